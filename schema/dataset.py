@@ -1,0 +1,159 @@
+"""A Well dataset directory: ``<name>/data/{train,valid,test}/*.hdf5`` plus its files.
+
+``finalize`` writes, from the data alone (and the system card / provenance when known):
+``stats.yaml`` (train split, the Well's statistics), ``<name>.yaml`` (the Well's metadata
+keys, counted on the valid split as the Well's script does) and ``README.md`` (a dataset
+card in the style of the Well's READMEs). Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+
+import h5py
+import yaml
+
+from .card import SystemCard
+from .reader import attr_str, read_info
+from .spec import component_names
+from .stats import compute_stats, dump_stats
+
+SPLITS = ("train", "valid", "test")
+
+
+def split_files(root: str, split: str) -> list[str]:
+    """Data files of a split, sorted by path as the Well's loader sorts them."""
+    d = os.path.join(root, "data", split)
+    return sorted(glob.glob(os.path.join(d, "*.h5")) + glob.glob(os.path.join(d, "*.hdf5")))
+
+
+def write_text_atomic(path: str, text: str) -> None:
+    tmp = path + ".partial"
+    with open(tmp, "w") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def metadata(root: str) -> dict:
+    """``<name>.yaml`` content: the Well's ``WellMetadata`` keys, from the valid split."""
+    files = split_files(root, "valid") or split_files(root, "train")
+    if not files:
+        raise FileNotFoundError(f"{root}: no data files under data/valid or data/train")
+    infos = [read_info(p) for p in files]
+    i0 = infos[0]
+    names: dict[int, list[str]] = {0: [], 1: [], 2: []}
+    const: dict[int, list[str]] = {0: [], 1: [], 2: []}
+    for fi in i0.fields:
+        (names if fi.time_varying else const)[fi.order] += component_names(
+            fi.name, fi.order, i0.spatial_dims)
+    bc_types: list[str] = []
+    for t in i0.bc_types.values():
+        if t.upper() not in bc_types:
+            bc_types.append(t.upper())
+    return {
+        "dataset_name": i0.dataset_name,
+        "n_spatial_dims": i0.n_spatial_dims,
+        "spatial_resolution": list(i0.dim_sizes),
+        "scalar_names": [n for n, (_, tv) in i0.scalar_flags.items() if tv],
+        "constant_scalar_names": [n for n, (_, tv) in i0.scalar_flags.items() if not tv],
+        "field_names": names,
+        "constant_field_names": const,
+        "boundary_condition_types": bc_types,
+        "n_files": len(infos),
+        "n_trajectories_per_file": [i.n_trajectories for i in infos],
+        "n_steps_per_trajectory": [i.n_steps for i in infos],
+        "grid_type": i0.grid_type,
+    }
+
+
+def _provenance(path: str) -> dict:
+    with h5py.File(path, "r") as f:
+        if "provenance" not in f:
+            return {}
+        out = {}
+        for k, v in f["provenance"].attrs.items():
+            v = attr_str(v) if isinstance(v, (bytes, str)) else v
+            if isinstance(v, str) and v[:1] in "{[":
+                try:
+                    v = json.loads(v)
+                except ValueError:
+                    pass
+            out[k] = v
+        return out
+
+
+def _fmt(v) -> str:
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def dataset_card(root: str, card: SystemCard | None = None) -> str:
+    """README.md for a dataset, filled from the data, its provenance and the system card."""
+    meta = metadata(root)
+    counts = {s: split_files(root, s) for s in SPLITS}
+    n_traj = {s: sum(read_info(p).n_trajectories for p in fs) for s, fs in counts.items()}
+    any_file = next(p for fs in counts.values() for p in fs)
+    info = read_info(any_file)
+    prov = _provenance(any_file)
+    size = sum(os.path.getsize(p) for fs in counts.values() for p in fs)
+    t = info.time if info.time.ndim == 1 else info.time[0]
+    dt_out = float(t[1] - t[0]) if t.size > 1 else float("nan")
+    name = meta["dataset_name"]
+    lines = [f"# {name}", ""]
+    if card is not None:
+        lines += [f"**{card.title}**", "", "## Equations", "", "$$", card.equations.strip(), "$$", ""]
+        lines += ["## Parameters", "", "| name | units | meaning | range |", "|---|---|---|---|"]
+        for p in card.parameters:
+            lines.append(f"| `{p.name}` | {p.units} | {p.doc} | "
+                         f"[{_fmt(p.low)}, {_fmt(p.high)}] |")
+        lines += ["", "## Boundary conditions", ""]
+        for a in card.axes:
+            vals = "; ".join(f"{k} = {lo:g} / {hi:g}" for k, (lo, hi) in a.bc_values.items())
+            lines.append(f"- `{a.name}` ∈ [{a.bounds[0]:g}, {a.bounds[1]:g}] ({a.kind} grid): "
+                         f"{a.bc}{' (' + a.bc_variant + ')' if a.bc_variant else ''}"
+                         f"{': ' + vals if vals else ''}")
+        if card.notes:
+            lines += ["", "## Notes", ""] + [f"- {n}" for n in card.notes]
+        lines.append("")
+    lines += [
+        "## Data", "",
+        f"- Fields: {', '.join(sum(meta['field_names'].values(), []))}",
+        f"- Grid: {' × '.join(f'{d} {n}' for d, n in zip(info.spatial_dims, info.dim_sizes))} "
+        f"({meta['grid_type']})",
+        f"- Time: {info.n_steps} stored steps, t = {float(t[0]):g} … {float(t[-1]):g}, "
+        f"Δt = {dt_out:g} (exact output times)",
+        f"- Files / trajectories: " + ", ".join(
+            f"{s} {len(counts[s])} / {n_traj[s]}" for s in SPLITS),
+        f"- Size: {size / 2**20:.1f} MiB",
+        f"- Constant scalars: {', '.join(meta['constant_scalar_names']) or 'none'}",
+        "",
+    ]
+    if prov:
+        lines += ["## How it was generated", ""]
+        for key in ("generator", "system", "dedalus_version", "timestepper", "resolution_simulated",
+                    "resolution_stored", "dealias", "ic", "mpi", "seed_root"):
+            if key in prov:
+                lines.append(f"- {key}: `{json.dumps(prov[key], default=str)}`")
+        lines.append("")
+    lines += ["Generated by wellforge from the files themselves; do not edit by hand.", ""]
+    return "\n".join(lines)
+
+
+def finalize(root: str, card: SystemCard | None = None) -> dict[str, str]:
+    """Write stats.yaml, <name>.yaml and README.md for the dataset at ``root``."""
+    train = split_files(root, "train")
+    if not train:
+        raise FileNotFoundError(f"{root}: data/train has no files")
+    name = read_info(train[0]).dataset_name
+    out = {
+        "stats": os.path.join(root, "stats.yaml"),
+        "metadata": os.path.join(root, f"{name}.yaml"),
+        "readme": os.path.join(root, "README.md"),
+    }
+    write_text_atomic(out["stats"], dump_stats(compute_stats(train)))
+    write_text_atomic(out["metadata"], yaml.safe_dump(metadata(root), sort_keys=False))
+    write_text_atomic(out["readme"], dataset_card(root, card))
+    return out

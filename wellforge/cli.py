@@ -1,0 +1,75 @@
+"""``wellforge`` command line.
+
+Each subcommand lives in its own module exposing ``HELP``, ``add_arguments(parser)`` and
+``run(args) -> int``; this file only dispatches. User errors (``WellforgeError``) print one
+line and exit with their code (2 usage/config, 3 refused input); never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+from wellforge import __version__
+from wellforge.errors import WellforgeError
+
+#: subcommand -> module implementing it
+COMMANDS = {
+    "systems": "wellforge.generators.commands",
+    "generate": "wellforge.generators.commands",
+    "pack": "wellforge.generators.commands",
+    "finalize": "wellforge.schema.commands",
+    "schema": "wellforge.schema.commands",
+    "info": "wellforge.schema.commands",
+    "validate": "wellforge.validate.commands",
+    "rules": "wellforge.validate.commands",
+}
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):  # one line, exit 2
+        sys.stderr.write(f"wellforge: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
+                "HDF5 layout.")
+    p.add_argument("--version", action="version", version=f"wellforge {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name, modname in COMMANDS.items():
+        mod = importlib.import_module(modname)
+        sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name])
+        getattr(mod, f"add_{name.replace('-', '_')}_arguments")(sp)
+        sp.set_defaults(_run=getattr(mod, f"run_{name.replace('-', '_')}"))
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    # Solver runs: one thread per MPI rank (Dedalus performance advice).
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 2
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s :: %(message)s",
+                        stream=sys.stderr)
+    try:
+        return int(args._run(args) or 0)
+    except WellforgeError as e:
+        sys.stderr.write(f"wellforge {args.command}: error: {e}\n")
+        return e.exit_code
+    except KeyboardInterrupt:
+        sys.stderr.write("wellforge: interrupted\n")
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
