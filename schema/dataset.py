@@ -134,7 +134,7 @@ def dataset_card(root: str, card: SystemCard | None = None) -> str:
     if prov:
         lines += ["## How it was generated", ""]
         for key in ("generator", "system", "dedalus_version", "timestepper", "resolution_simulated",
-                    "resolution_stored", "dealias", "ic", "mpi", "seed_root"):
+                    "resolution_stored", "dealias", "cfl", "mpi"):
             if key in prov:
                 lines.append(f"- {key}: `{json.dumps(prov[key], default=str)}`")
         lines.append("")

@@ -49,6 +49,17 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _setup_logging(verbose: bool) -> None:
+    """Our own handler on the 'wellforge' logger; Dedalus keeps its root-logger setup."""
+    log = logging.getLogger("wellforge")
+    if not log.handlers:
+        h = logging.StreamHandler(sys.stderr)
+        h.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s :: %(message)s"))
+        log.addHandler(h)
+    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.propagate = False
+
+
 def main(argv: list[str] | None = None) -> int:
     # Solver runs: one thread per MPI rank (Dedalus performance advice).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -58,9 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s :: %(message)s",
-                        stream=sys.stderr)
+    _setup_logging(args.verbose)
     try:
         return int(args._run(args) or 0)
     except WellforgeError as e:

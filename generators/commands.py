@@ -1,0 +1,138 @@
+"""CLI: ``wellforge systems``, ``wellforge generate``, ``wellforge pack``.
+
+Heavy imports (Dedalus, mpi4py) happen inside the run functions so that other commands
+start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+
+from wellforge.errors import ConfigError
+
+HELP = {
+    "systems": "list the systems wellforge can generate",
+    "generate": "generate a dataset: SYSTEM [--preset tiny|well] [--set k=v] or CONFIG.yaml",
+    "pack": "pack finished runs of OUT/<name> into the dataset files again and finalize",
+}
+
+
+def add_systems_arguments(p):
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run_systems(args) -> int:
+    from .registry import available, get_system
+
+    rows = []
+    for name in sorted(available()):
+        s = get_system(name)
+        rows.append({"name": name, "title": s.card.title,
+                     "parameters": [p.name for p in s.card.parameters],
+                     "presets": list(s.presets),
+                     "fields": [f.name for f in s.card.fields]})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+    else:
+        for r in rows:
+            print(f"{r['name']:<18} {r['title']}")
+            print(f"{'':<18} parameters: {', '.join(r['parameters'])}; presets: "
+                  f"{', '.join(r['presets'])}; fields: {', '.join(r['fields'])}")
+    return 0
+
+
+def add_generate_arguments(p):
+    p.add_argument("target", help="a system name (see 'wellforge systems') or a config YAML")
+    p.add_argument("--preset", help="base settings of the system (tiny, well); default tiny "
+                   "when a system name is given")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE",
+                   help="override a parameter, IC parameter, time key (dt_out, n_frames, start),"
+                   " resolution, stored_resolution, seed or system option; repeatable; "
+                   "comma lists sweep")
+    p.add_argument("--out", default="wellforge_out", help="output directory (default "
+                   "./wellforge_out); the dataset goes to OUT/<dataset_name>")
+    p.add_argument("--ranks-per-run", type=int, default=None,
+                   help="MPI ranks per simulation (default 1: one run per rank)")
+    p.add_argument("--well-compat", action="store_true",
+                   help="reproduce the Well's released naming (shear_flow's 'Rayleigh')")
+    p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
+    p.add_argument("--no-progress", action="store_true", help="no progress output")
+
+
+def load_plan(target: str, preset: str | None, sets: list[str], well_compat: bool = False):
+    from .config import build_plan, load_yaml, merge_config
+    from .registry import get_system
+
+    is_file = target.endswith((".yaml", ".yml")) or os.path.sep in target
+    if is_file:
+        cfg = load_yaml(target)
+        if "system" not in cfg:
+            raise ConfigError(f"{target}: missing key 'system' (see 'wellforge systems')")
+        system = get_system(str(cfg["system"]))
+    else:
+        system = get_system(target)
+        cfg = {}
+        preset = preset or "tiny"
+    if well_compat:
+        cfg["well_compat"] = True
+    merged = merge_config(system, preset, cfg, sets)
+    return build_plan(system, merged)
+
+
+def _quiet_non_leaders(world_rank: int) -> None:
+    if world_rank != 0:
+        logging.getLogger("wellforge").setLevel(logging.WARNING)
+
+
+def run_generate(args) -> int:
+    from mpi4py import MPI
+
+    from .pipeline import generate
+
+    world = MPI.COMM_WORLD
+    plan = load_plan(args.target, args.preset, args.sets, args.well_compat)
+    rpr = args.ranks_per_run or plan.config.get("ranks_per_run") or 1
+    if world.rank == 0:
+        print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs in "
+              f"{len(plan.files())} files, {world.size} ranks, {rpr} per run -> "
+              f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
+    summary = generate(plan, args.out, comm=world, ranks_per_run=int(rpr),
+                       progress=not args.no_progress, retry_failed=args.retry_failed)
+    code = 0
+    if world.rank == 0:
+        code = report(summary)
+    return world.bcast(code, root=0)
+
+
+def report(summary) -> int:
+    n_done = len(summary.done) + len(summary.skipped)
+    print(f"dataset: {summary.dataset}")
+    print(f"runs: {n_done} done ({len(summary.skipped)} from before), "
+          f"{len(summary.failed)} failed; {len(summary.files)} data files")
+    for rid, why in summary.failed.items():
+        print(f"  FAILED {rid}: {why}")
+    if summary.failed and not summary.files:
+        print("no dataset written: some split would be empty")
+    return 0 if summary.ok else 1
+
+
+def add_pack_arguments(p):
+    p.add_argument("dataset", help="OUT/<dataset_name> of an earlier 'wellforge generate'")
+
+
+def run_pack(args) -> int:
+    from .config import build_plan
+    from .pipeline import WorkDir, collect
+    from .registry import get_system
+
+    root = os.path.abspath(args.dataset.rstrip("/"))
+    work = WorkDir(os.path.dirname(root), os.path.basename(root))
+    if not os.path.exists(work.manifest):
+        raise ConfigError(f"{root}: no generation manifest at {work.manifest}")
+    with open(work.manifest) as fh:
+        cfg = json.load(fh)["config"]
+    plan = build_plan(get_system(cfg["system"]), cfg)
+    return report(collect(plan, work, before=set()))

@@ -1,0 +1,371 @@
+"""Scenario configs: load, merge (preset < file < --set), validate, expand into runs.
+
+A config (YAML) names a system and its sweep::
+
+    system: rayleigh_benard
+    preset: tiny                 # optional base: resolution, time, sweeps of the system
+    resolution: [64, 16]         # simulated
+    stored_resolution: [64, 16]  # stored (spectral resampling)
+    time: {start: 0, dt_out: 0.25, n_frames: 12}
+    parameters:                  # PDE parameters: one file per combination
+      product: {Rayleigh: [1e6, 1e7], Prandtl: [1.0]}
+    initial_conditions:          # per-file trajectories
+      product: {dT: [1.0], realization: [0, 1, 2]}
+    expected_runs: 6             # must equal the expanded count
+    splits: {train: 0.8, valid: 0.1, test: 0.1}
+    seed: 0
+    options: {y_grid: chebyshev}
+
+A sweep is ``{product: {name: [values]}}``, ``{zip: {name: [values]}}``,
+``{list: [{name: value}, ...]}`` or a plain mapping (values or lists, taken as a product).
+Every problem is reported as a ``ConfigError`` naming the key and the allowed values,
+before anything runs.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import itertools
+import json
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import yaml
+
+from wellforge import __version__
+from wellforge.errors import ConfigError
+
+from .runner import RunSpec
+from .system import System
+
+TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution", "time",
+            "parameters", "initial_conditions", "expected_runs", "splits", "seed", "options",
+            "well_compat", "ranks_per_run")
+TIME_KEYS = ("start", "dt_out", "n_frames")
+SPLIT_NAMES = ("train", "valid", "test")
+SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
+           "ranks_per_run"}
+
+
+def load_yaml(path: str) -> dict:
+    try:
+        with open(path) as fh:
+            data = yaml.safe_load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such config file") from None
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', e)})") from None
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping with at least 'system'")
+    return data
+
+
+def parse_value(text: str) -> Any:
+    """A --set value: YAML, with '1e4'-style numbers and comma lists understood."""
+    def num(s):
+        s = s.strip()
+        try:
+            v = yaml.safe_load(s)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set: cannot parse value {s!r}") from None
+        if isinstance(v, str):
+            try:
+                return float(v)
+            except ValueError:
+                return v
+        return v
+
+    if text.startswith("["):
+        return [num(s) for s in text.strip("[]").split(",") if s.strip()]
+    if "," in text:
+        return [num(s) for s in text.split(",")]
+    return num(text)
+
+
+def _as_number(key: str, v, integer=False, positive=False):
+    if isinstance(v, str):
+        try:
+            v = float(v)
+        except ValueError:
+            raise ConfigError(f"{key}: expected a number, given {v!r}") from None
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise ConfigError(f"{key}: expected a finite number, given {v!r}")
+    if integer:
+        if float(v) != int(v):
+            raise ConfigError(f"{key}: expected an integer, given {v!r}")
+        v = int(v)
+    if positive and v <= 0:
+        raise ConfigError(f"{key}: must be > 0, given {v!r}")
+    return v
+
+
+def expand_sweep(key: str, sweep) -> list[dict]:
+    """Expand a sweep mapping into a list of {name: value} combinations (ordered)."""
+    if sweep is None:
+        return [{}]
+    if not isinstance(sweep, dict):
+        raise ConfigError(f"{key}: expected a mapping (product/zip/list or name: values)")
+    forms = [k for k in ("product", "zip", "list") if k in sweep]
+    if len(forms) > 1 or (forms and len(sweep) > 1):
+        raise ConfigError(f"{key}: use exactly one of product, zip, list (given "
+                          f"{', '.join(sweep)})")
+    form = forms[0] if forms else "product"
+    body = sweep[form] if forms else sweep
+    if form == "list":
+        if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
+            raise ConfigError(f"{key}.list: expected a list of mappings")
+        return [dict(x) for x in body]
+    if not isinstance(body, dict):
+        raise ConfigError(f"{key}.{form}: expected a mapping name: [values]")
+    names = list(body)
+    values = [v if isinstance(v, list) else [v] for v in body.values()]
+    if form == "zip":
+        lengths = {len(v) for v in values}
+        if len(lengths) > 1:
+            raise ConfigError(f"{key}.zip: all lists must have the same length, given "
+                              + ", ".join(f"{n}: {len(v)}" for n, v in zip(names, values)))
+        return [dict(zip(names, combo)) for combo in zip(*values)]
+    return [dict(zip(names, combo)) for combo in itertools.product(*values)]
+
+
+def fft_friendly(n: int) -> bool:
+    for p in (2, 3, 5):
+        while n % p == 0 and n > 1:
+            n //= p
+    return n == 1
+
+
+def format_value(v: float) -> str:
+    """Parameter value as in the Well's file names (1e4, 5e-1, 1e0)."""
+    if float(v) == 0:
+        return "0"
+    m, e = f"{float(v):.6e}".split("e")
+    m = m.rstrip("0").rstrip(".")
+    return f"{m}e{int(e)}"
+
+
+@dataclass
+class Plan:
+    system: System
+    config: dict
+    runs: list[RunSpec]
+
+    @property
+    def dataset_name(self) -> str:
+        return self.config["dataset_name"]
+
+    def files(self) -> dict[str, list[RunSpec]]:
+        out: dict[str, list[RunSpec]] = {}
+        for r in self.runs:
+            out.setdefault(r.file_key, []).append(r)
+        return out
+
+    def fingerprint(self) -> str:
+        """Hash of everything that decides the data (not the scheduling)."""
+        keep = {k: v for k, v in self.config.items() if k not in ("ranks_per_run",)}
+        return hashlib.sha1(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def merge_config(system: System, preset: str | None, file_cfg: dict | None,
+                 sets: list[str] | None) -> dict:
+    """preset < config file < --set overrides."""
+    file_cfg = dict(file_cfg or {})
+    unknown = [k for k in file_cfg if k not in TOP_KEYS]
+    if unknown:
+        raise ConfigError(f"unknown config key {unknown[0]!r}; allowed: {', '.join(TOP_KEYS)}")
+    preset = file_cfg.get("preset", preset)
+    cfg: dict = {}
+    if preset is not None:
+        if preset not in system.presets:
+            raise ConfigError(f"preset {preset!r} not defined for {system.name}; available: "
+                              f"{', '.join(system.presets)}")
+        cfg = copy.deepcopy(system.presets[preset])
+        if "expected_runs" in cfg and file_cfg.keys() & {"parameters", "initial_conditions"}:
+            cfg.pop("expected_runs")
+    cfg.update(file_cfg)
+    cfg["system"] = system.name
+    cfg["preset"] = preset
+    overrides = {}
+    for item in sets or []:
+        name, eq, text = item.partition("=")
+        if not eq or not name:
+            raise ConfigError(f"--set {item!r}: expected name=value")
+        overrides[name.strip()] = parse_value(text)
+    param_names = [p.name for p in system.card.parameters]
+    ic_names = [p.name for p in system.ic_params] + ["realization"]
+    cfg.setdefault("options", {})
+    cfg["options"] = dict(cfg["options"] or {})
+    for name, value in overrides.items():
+        if name in param_names or name in ic_names:
+            key = "parameters" if name in param_names else "initial_conditions"
+            combos = expand_sweep(key, cfg.get(key))
+            vals = value if isinstance(value, list) else [value]
+            new = []
+            for c in combos:
+                for v in vals:
+                    d = {**c, name: v}
+                    if d not in new:
+                        new.append(d)
+            cfg[key] = {"list": new}
+            cfg.pop("expected_runs", None)
+        elif name in TIME_KEYS:
+            cfg.setdefault("time", {})
+            cfg["time"] = {**cfg["time"], name: value}
+        elif name in SET_TOP:
+            cfg[name] = value
+        elif name in system.options:
+            cfg["options"][name] = value
+        else:
+            allowed = param_names + ic_names + list(TIME_KEYS) + sorted(SET_TOP) + list(
+                system.options)
+            raise ConfigError(f"--set {name}: unknown name; allowed: {', '.join(allowed)}")
+    return cfg
+
+
+def _check_resolution(system: System, key: str, res, axes_kinds: list[str]) -> tuple[int, ...]:
+    if not isinstance(res, (list, tuple)) or len(res) != len(axes_kinds):
+        raise ConfigError(f"{key}: expected {len(axes_kinds)} sizes "
+                          f"({', '.join(a.name for a in system.card.axes)}), given {res!r}")
+    out = []
+    for a, n in zip(system.card.axes, res):
+        n = _as_number(f"{key}.{a.name}", n, integer=True, positive=True)
+        if n < 4 or n % 2 or not fft_friendly(n):
+            raise ConfigError(f"{key}.{a.name}: {n} is not FFT-friendly; use an even size "
+                              f">= 4 of the form 2^a 3^b 5^c (e.g. 64, 96, 128)")
+        out.append(n)
+    return tuple(out)
+
+
+def _check_named(key: str, combo: dict, allowed: dict) -> None:
+    """Check names, choices and ranges of one parameter combination."""
+    for name, value in combo.items():
+        if name not in allowed:
+            raise ConfigError(f"{key}: unknown parameter {name!r}; allowed: "
+                              f"{', '.join(allowed)}")
+        low, high, choices = allowed[name]
+        if choices is not None:
+            if value not in choices:
+                raise ConfigError(f"{key}.{name}: {value!r} is not one of "
+                                  f"{', '.join(map(str, choices))}")
+            continue
+        if value is None:
+            continue
+        v = _as_number(f"{key}.{name}", value)
+        if (low is not None and v < low) or (high is not None and v > high):
+            raise ConfigError(f"{key}.{name}: {v:g} is out of range [{low:g}, {high:g}]")
+        combo[name] = v
+
+
+def build_plan(system: System, cfg: dict) -> Plan:
+    """Validate a merged config and expand it into runs (stable order, ids and seeds)."""
+    axes_kinds = [a.kind for a in system.card.axes]
+    for req in ("resolution", "time", "parameters"):
+        if req not in cfg:
+            raise ConfigError(f"missing config key {req!r} (or choose a --preset: "
+                              f"{', '.join(system.presets)})")
+    res = _check_resolution(system, "resolution", cfg["resolution"], axes_kinds)
+    stored = _check_resolution(system, "stored_resolution", cfg.get("stored_resolution", res),
+                               axes_kinds)
+    time = cfg["time"]
+    if not isinstance(time, dict):
+        raise ConfigError("time: expected a mapping with dt_out and n_frames")
+    bad = [k for k in time if k not in TIME_KEYS]
+    if bad:
+        raise ConfigError(f"time.{bad[0]}: unknown key; allowed: {', '.join(TIME_KEYS)}")
+    if "dt_out" not in time or "n_frames" not in time:
+        raise ConfigError("time: needs dt_out and n_frames")
+    t_start = _as_number("time.start", time.get("start", 0.0))
+    dt_out = _as_number("time.dt_out", time["dt_out"], positive=True)
+    n_frames = _as_number("time.n_frames", time["n_frames"], integer=True, positive=True)
+    if n_frames < 2:
+        raise ConfigError(f"time.n_frames: need at least 2 frames, given {n_frames}")
+    seed = _as_number("seed", cfg.get("seed", 0), integer=True)
+    if seed < 0:
+        raise ConfigError(f"seed: must be >= 0, given {seed}")
+    splits = cfg.get("splits") or {"train": 0.8, "valid": 0.1, "test": 0.1}
+    if not isinstance(splits, dict) or set(splits) != set(SPLIT_NAMES):
+        raise ConfigError(f"splits: expected fractions for {', '.join(SPLIT_NAMES)}")
+    fr = {k: _as_number(f"splits.{k}", v) for k, v in splits.items()}
+    if any(v <= 0 for v in fr.values()) or abs(sum(fr.values()) - 1) > 1e-9:
+        raise ConfigError("splits: fractions must be > 0 and add up to 1 (every split "
+                          "non-empty)")
+    options = dict(system.options)
+    for k, v in (cfg.get("options") or {}).items():
+        if k not in system.options:
+            raise ConfigError(f"options.{k}: unknown option; allowed: "
+                              f"{', '.join(system.options) or 'none'}")
+        options[k] = v
+    if options.get("y_grid") not in (None, "chebyshev", "uniform"):
+        raise ConfigError(f"options.y_grid: {options['y_grid']!r} is not one of chebyshev, "
+                          "uniform")
+
+    p_allowed = {p.name: (p.low, p.high, None) for p in system.card.parameters}
+    ic_allowed = {p.name: (p.low, p.high, p.choices) for p in system.ic_params}
+    ic_allowed["realization"] = (0, None, None)
+    pcombos = expand_sweep("parameters", cfg["parameters"])
+    iccombos = expand_sweep("initial_conditions", cfg.get("initial_conditions"))
+    for c in pcombos:
+        _check_named("parameters", c, p_allowed)
+        missing = [n for n in p_allowed if n not in c]
+        if missing:
+            raise ConfigError(f"parameters: missing {', '.join(missing)}")
+    for c in iccombos:
+        _check_named("initial_conditions", c, ic_allowed)
+    n_runs = len(pcombos) * len(iccombos)
+    if "expected_runs" in cfg and cfg["expected_runs"] is not None:
+        exp = _as_number("expected_runs", cfg["expected_runs"], integer=True)
+        if exp != n_runs:
+            raise ConfigError(f"expected_runs: the sweep expands to {n_runs} runs "
+                              f"({len(pcombos)} parameter sets × {len(iccombos)} initial "
+                              f"conditions), not {exp}")
+    if len(iccombos) < 3:
+        raise ConfigError(f"initial_conditions: {len(iccombos)} per parameter set; need >= 3 "
+                          "so that train, valid and test each get one")
+
+    well_compat = bool(cfg.get("well_compat", False))
+    names = dict(system.well_compat_names) if well_compat else {}
+    name = cfg.get("dataset_name") or system.name
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ConfigError(f"dataset_name: {name!r} must be letters, digits and underscores")
+    resolved = {
+        "system": system.name, "dataset_name": name, "resolution": list(res),
+        "stored_resolution": list(stored),
+        "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames},
+        "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
+        "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
+        "ranks_per_run": cfg.get("ranks_per_run"), "wellforge_version": __version__,
+    }
+    root = np.random.SeedSequence(seed)
+    runs = []
+    for pi, pc in enumerate(pcombos):
+        file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
+                                  for k, v in pc.items())
+        order = np.random.default_rng([seed, pi]).permutation(len(iccombos))
+        n = len(iccombos)
+        n_valid = max(1, round(fr["valid"] * n))
+        n_test = max(1, round(fr["test"] * n))
+        split_of = {}
+        for rank, ic_i in enumerate(order):
+            split_of[ic_i] = ("valid" if rank < n_valid else
+                              "test" if rank < n_valid + n_test else "train")
+        for ii, ic in enumerate(iccombos):
+            index = pi * len(iccombos) + ii
+            run_seed = int(np.random.SeedSequence(root.entropy, spawn_key=(index,))
+                           .generate_state(1)[0])
+            ident = {k: resolved[k] for k in ("system", "dataset_name", "resolution",
+                                              "stored_resolution", "time", "options",
+                                              "wellforge_version")}
+            ident.update(params=pc, ic=ic, seed=run_seed)
+            run_id = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()
+                                  ).hexdigest()[:12]
+            runs.append(RunSpec(run_id=run_id, index=index, system=system.name,
+                                dataset_name=name, params=dict(pc), ic=dict(ic), seed=run_seed,
+                                resolution=res, stored_resolution=stored, t_start=t_start,
+                                dt_out=dt_out, n_frames=n_frames, split=split_of[ii],
+                                file_key=file_key, options=options, param_names=names))
+    return Plan(system, resolved, runs)

@@ -1,0 +1,102 @@
+"""Pack one-trajectory shards into the Well's per-parameter files and splits.
+
+Shards of the same parameter set and split become one file
+``<name>/data/<split>/<file_key>.hdf5`` whose trajectories are in run-index order. Data
+are streamed frame by frame; the provenance keeps one entry per trajectory (run id,
+seed, IC, wall and core seconds). A packed file whose recorded run ids match is kept
+(packing is idempotent); anything else is rewritten atomically.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+import h5py
+
+from wellforge.schema.reader import attr_list, attr_str, read_info
+from wellforge.schema.writer import WellWriter
+
+PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s")
+
+
+def _provenance(f: h5py.File) -> dict:
+    g = f["provenance"]
+    out = {}
+    for k, v in g.attrs.items():
+        v = attr_str(v) if isinstance(v, (bytes, str)) else v
+        if isinstance(v, str) and v[:1] in "[{":
+            try:
+                v = json.loads(v)
+            except ValueError:
+                pass
+        out[k] = v
+    for k, d in g.items():
+        out[k] = d[()].tolist()
+    return out
+
+
+def packed_run_ids(path: str) -> list[str] | None:
+    try:
+        with h5py.File(path, "r") as f:
+            return list(_provenance(f).get("run_ids", []))
+    except (OSError, KeyError):
+        return None
+
+
+def pack_file(shards: list[str], out_path: str) -> str:
+    """Concatenate one-trajectory shard files (same grid, parameters, fields) into one file."""
+    infos = [read_info(p) for p in shards]
+    i0 = infos[0]
+    with h5py.File(shards[0], "r") as f0:
+        prov0 = _provenance(f0)
+        units = {d: attr_str(f0["dimensions"][d].attrs["units"]) for d in i0.spatial_dims}
+        time_units = attr_str(f0["dimensions/time"].attrs["units"])
+        params = attr_list(f0.attrs.get("simulation_parameters"))
+        scalar_units = {n: attr_str(f0["scalars"][n].attrs["units"]) for n in params}
+        bcs = []
+        for name, g in f0["boundary_conditions"].items():
+            bcs.append((attr_list(g.attrs["associated_dims"])[0], attr_str(g.attrs["bc_type"]),
+                        name.split("_", 2)[2] if name.count("_") >= 2 else None,
+                        tuple(attr_list(g.attrs.get("associated_fields"))),
+                        g["values"][()] if "values" in g else None))
+        root_extra = {k: f0.attrs[k] for k in ("wellforge_system",) if k in f0.attrs}
+    per_traj = {k: [] for k in PER_TRAJECTORY}
+    for p in shards:
+        with h5py.File(p, "r") as f:
+            pv = _provenance(f)
+            for k in PER_TRAJECTORY:
+                per_traj[k] += list(pv.get(k, []))
+    with WellWriter(out_path, i0.dataset_name, len(shards), i0.time, time_units=time_units,
+                    grid_type=i0.grid_type) as w:
+        for d in i0.spatial_dims:
+            w.add_dimension(d, i0.coords[d], units=units[d])
+        for n in params:
+            w.add_parameter(n, float(i0.scalars[n]), units=scalar_units[n])
+        for fi in i0.fields:
+            w.add_field(fi.name, order=fi.order, units=fi.units or "1")
+        for dim, bc_type, variant, fields, values in bcs:
+            w.add_boundary_condition(dim, bc_type, variant=variant, fields=fields, values=values)
+        w.set_root_attrs(**root_extra)
+        w.set_provenance({**{k: v for k, v in prov0.items() if k not in PER_TRAJECTORY},
+                          **per_traj, "packed_from": len(shards)})
+        for i, p in enumerate(shards):
+            with h5py.File(p, "r") as f:
+                for k in range(i0.n_steps):
+                    w.write_frame(i, k, {fi.name: f[fi.path][0, k] for fi in i0.fields})
+    return out_path
+
+
+def pack(groups: dict[tuple[str, str], list[tuple[str, str]]], dataset_root: str) -> list[str]:
+    """Pack ``{(split, file_key): [(run_id, shard_path), ...]}`` (in trajectory order)."""
+    written = []
+    for (split, key), members in sorted(groups.items()):
+        out = os.path.join(dataset_root, "data", split, f"{key}.hdf5")
+        ids = [rid for rid, _ in members]
+        if os.path.exists(out) and packed_run_ids(out) == ids:
+            written.append(out)
+            continue
+        if os.path.exists(out):
+            os.remove(out)
+        written.append(pack_file([p for _, p in members], out))
+    return written

@@ -1,0 +1,39 @@
+"""System registry: built-in systems plus plugins from the ``wellforge.systems`` entry
+point group (a plugin package declares ``[project.entry-points."wellforge.systems"]
+name = "pkg.module:SystemClass"``)."""
+
+from __future__ import annotations
+
+import importlib
+from functools import lru_cache
+from importlib.metadata import entry_points
+
+from wellforge.errors import ConfigError
+
+from .system import System
+
+BUILTIN = {
+    "shear_flow": "wellforge.generators.systems.shear_flow:ShearFlow",
+    "rayleigh_benard": "wellforge.generators.systems.rayleigh_benard:RayleighBenard",
+}
+
+
+def _load(target: str) -> type[System]:
+    mod, _, cls = target.partition(":")
+    return getattr(importlib.import_module(mod), cls)
+
+
+@lru_cache(maxsize=1)
+def available() -> dict[str, str]:
+    """name -> 'module:Class' for every known system (plugins may not shadow built-ins)."""
+    found = dict(BUILTIN)
+    for ep in entry_points(group="wellforge.systems"):
+        found.setdefault(ep.name, ep.value)
+    return found
+
+
+def get_system(name: str) -> System:
+    systems = available()
+    if name not in systems:
+        raise ConfigError(f"unknown system {name!r}; available: {', '.join(sorted(systems))}")
+    return _load(systems[name])()

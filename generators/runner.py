@@ -1,0 +1,286 @@
+"""The shared runner: one trajectory of any system, from initial condition to a shard file.
+
+Everything that is not physics lives here: building the solver, CFL stepping that lands
+exactly on every output time, NaN/Inf and dt-collapse guards, gathering and spectral
+resampling of output frames, float32 conversion, streaming writes through ``WellWriter``,
+provenance and progress.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import socket
+import sys
+import time as _time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wellforge import __version__
+from wellforge.schema.writer import WellWriter
+
+from .resample import Resampler
+from .system import BuildContext, System
+
+logger = logging.getLogger("wellforge.runner")
+
+
+@dataclass
+class RunSpec:
+    """One trajectory to simulate (resolved from a config by ``plan``)."""
+
+    run_id: str
+    index: int
+    system: str
+    dataset_name: str
+    params: dict[str, float]
+    ic: dict[str, Any]
+    seed: int
+    resolution: tuple[int, ...]
+    stored_resolution: tuple[int, ...]
+    t_start: float
+    dt_out: float
+    n_frames: int
+    split: str = "train"
+    file_key: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    param_names: dict[str, str] = field(default_factory=dict)  # stored name per parameter
+
+    @property
+    def times(self) -> np.ndarray:
+        return self.t_start + self.dt_out * np.arange(self.n_frames)
+
+    @property
+    def cost(self) -> float:
+        """Relative expected cost: grid points × simulated time span (refined by the queue)."""
+        return float(np.prod(self.resolution)) * self.dt_out * max(self.n_frames - 1, 1)
+
+
+class RunFailed(Exception):
+    """A trajectory that cannot be finished (blow-up, dt collapse); not a user error."""
+
+    def __init__(self, reason: str, sim_time: float):
+        super().__init__(f"{reason} at t = {sim_time:.6g}")
+        self.reason, self.sim_time = reason, sim_time
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    status: str  # "done" | "failed"
+    reason: str = ""
+    fail_time: float | None = None
+    path: str | None = None
+    steps: int = 0
+    wall_s: float = 0.0
+    core_s: float = 0.0
+    dt_min: float = math.nan
+    dt_max: float = math.nan
+    dt_mean: float = math.nan
+
+
+class OutputClock:
+    """Step sizes that land exactly on each output time.
+
+    With a CFL target ``dt_cfl`` and a distance ``r`` to the next output, the step is
+    ``r / ceil(r / dt_cfl)``: never above the CFL target, and constant across an output
+    interval while the target is constant, so the solver does not refactorise its
+    matrices for a shortened last step.
+    """
+
+    def __init__(self, times: np.ndarray):
+        self.times = np.asarray(times, dtype=np.float64)
+        self.k = 1  # index of the next output
+
+    @property
+    def done(self) -> bool:
+        return self.k >= self.times.size
+
+    def step(self, t: float, dt_cfl: float) -> tuple[float, bool]:
+        """Return (dt, lands_on_output)."""
+        r = self.times[self.k] - t
+        n = max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
+        return r / n, n == 1
+
+
+def gather_global(field_, comm, root: int = 0) -> np.ndarray | None:
+    """Global grid data (scale 1) of a Dedalus field on ``root``; spatial axes first."""
+    field_.change_scales(1)
+    local = np.asarray(field_["g"])
+    rank = len(field_.tensorsig)
+    if comm is None or comm.size == 1:
+        data = local.copy()
+    else:
+        sl = tuple(field_.layout.slices(field_.domain, field_.scales))
+        pieces = comm.gather((sl, local), root=root)
+        if comm.rank != root:
+            return None
+        gshape = tuple(cs.dim for cs in field_.tensorsig) + tuple(
+            int(n) for n in field_.layout.global_shape(field_.domain, field_.scales))
+        data = np.empty(gshape, dtype=local.dtype)
+        for s, piece in pieces:
+            data[(slice(None),) * rank + s] = piece
+    return np.moveaxis(data, list(range(rank)), list(range(data.ndim - rank, data.ndim)))
+
+
+class _Progress:
+    """Progress on a terminal (one rewritten line), plain log lines otherwise."""
+
+    def __init__(self, label: str, t0: float, t1: float, enabled: bool):
+        self.label, self.t0, self.t1, self.enabled = label, t0, t1, enabled
+        self.tty = enabled and sys.stderr.isatty()
+        self.start = _time.perf_counter()
+        self.last = -1.0
+
+    def update(self, t: float, steps: int) -> None:
+        if not self.enabled:
+            return
+        frac = (t - self.t0) / (self.t1 - self.t0) if self.t1 > self.t0 else 1.0
+        el = _time.perf_counter() - self.start
+        eta = el * (1 - frac) / frac if frac > 0 else math.nan
+        msg = (f"{self.label}: t = {t:.4g}/{self.t1:.4g} ({100 * frac:3.0f}%), "
+               f"{steps / el if el else 0:.1f} steps/s, ETA {eta:.0f} s")
+        if self.tty:
+            sys.stderr.write("\r" + msg + " " * 4)
+            if frac >= 1:
+                sys.stderr.write("\n")
+            sys.stderr.flush()
+        elif frac - self.last >= 0.25 or frac >= 1:
+            self.last = frac
+            logger.info(msg)
+
+
+def _output_orders(system: System, names) -> dict[str, int]:
+    return {n: system.card.field(n).order for n in names}
+
+
+def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
+                   mesh: tuple[int, ...] | None = None, progress: bool = True,
+                   provenance: dict | None = None) -> RunResult:
+    """Simulate one trajectory and write it (rank 0 of ``comm``) as a one-trajectory file.
+
+    On failure nothing is left at ``out_path`` (the writer's partial file is removed) and
+    the result says why and when.
+    """
+    from mpi4py import MPI
+    import dedalus.public as d3
+
+    comm = comm if comm is not None else MPI.COMM_SELF
+    leader = comm.rank == 0
+    wall0, steps, dts = _time.perf_counter(), 0, []
+    ctx = BuildContext(params=dict(spec.params), ic=dict(spec.ic), resolution=spec.resolution,
+                       seed=spec.seed, comm=comm, mesh=mesh,
+                       options={**system.options, **spec.options})
+    setup = system.build(ctx)
+    solver = setup.problem.build_solver(getattr(d3, setup.timestepper))
+    solver.sim_time = spec.t_start
+    c = setup.cfl
+    cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
+                 threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
+                 max_dt=c.max_dt)
+    cfl.add_velocity(setup.velocity)
+    guard = d3.GlobalFlowProperty(solver, cadence=c.cadence)
+    guard.add_property(setup.velocity @ setup.velocity, name="u2")
+
+    axes_modes = {a.name: ctx.options.get(f"{a.name}_grid") for a in setup.axes}
+    resample = Resampler(setup.axes, spec.stored_resolution, axes_modes)
+    orders = _output_orders(system, setup.outputs)
+    writer = None
+    if leader:
+        writer = WellWriter(out_path, spec.dataset_name, 1, spec.times,
+                            time_units=system.card.time_units, grid_type=system.card.grid_type)
+        for (name, coords), ax in zip(system.stored_axes(setup.axes, spec.stored_resolution,
+                                                          ctx.options), system.card.axes):
+            writer.add_dimension(name, coords, units=ax.units)
+        for name, value in spec.params.items():
+            p = system.card.param(name)
+            writer.add_parameter(spec.param_names.get(name, name), value, units=p.units)
+        for name in setup.outputs:
+            fc = system.card.field(name)
+            writer.add_field(name, order=fc.order, units=fc.units)
+        for ax in system.card.axes:
+            writer.add_boundary_condition(
+                ax.name, ax.bc, variant=ax.bc_variant, fields=ax.bc_fields,
+                values=(np.array([v for pair in ax.bc_values.values() for v in pair])
+                        if ax.bc_values else None))
+        writer.set_root_attrs(wellforge_system=system.name)
+
+    def write_frame(k: int, t: float) -> None:
+        frame = {}
+        for name, expr in setup.outputs.items():
+            f = expr if not hasattr(expr, "evaluate") else expr.evaluate()
+            data = gather_global(f, comm)
+            if leader:
+                data = resample(data)
+                if not np.all(np.isfinite(data)):
+                    frame = None
+                    bad = name
+                    break
+                frame[name] = data.astype(np.float32)
+        ok = comm.bcast(frame is not None if leader else None, root=0)
+        if not ok:
+            raise RunFailed(f"non-finite values in {bad if leader else 'output'}", t)
+        if leader:
+            writer.write_frame(0, k, frame)
+
+    clock = OutputClock(spec.times)
+    bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),
+                    progress and leader)
+    try:
+        write_frame(0, spec.t_start)
+        while not clock.done:
+            dt_cfl = cfl.compute_timestep()
+            if not np.isfinite(dt_cfl) or dt_cfl < c.min_dt:
+                raise RunFailed(f"time step collapsed to {dt_cfl:.3g} (floor {c.min_dt:g})",
+                                solver.sim_time)
+            dt, lands = clock.step(solver.sim_time, dt_cfl)
+            solver.step(dt)
+            steps += 1
+            dts.append(dt)
+            if (solver.iteration - 1) % c.cadence == 0 and not np.isfinite(guard.max("u2")):
+                raise RunFailed("non-finite velocity", solver.sim_time)
+            if lands:
+                solver.sim_time = float(clock.times[clock.k])  # drop accumulated round-off
+                write_frame(clock.k, solver.sim_time)
+                clock.k += 1
+                bar.update(solver.sim_time, steps)
+    except RunFailed as e:
+        if writer is not None:
+            writer.abort()
+        wall = _time.perf_counter() - wall0
+        logger.warning("run %s failed: %s", spec.run_id, e)
+        return RunResult(spec.run_id, "failed", reason=e.reason, fail_time=e.sim_time,
+                         steps=steps, wall_s=wall, core_s=wall * comm.size)
+    except BaseException:
+        if writer is not None:
+            writer.abort()
+        raise
+    wall = _time.perf_counter() - wall0
+    dts_a = np.asarray(dts) if dts else np.array([math.nan])
+    result = RunResult(spec.run_id, "done", path=out_path, steps=steps, wall_s=wall,
+                       core_s=wall * comm.size, dt_min=float(dts_a.min()),
+                       dt_max=float(dts_a.max()), dt_mean=float(dts_a.mean()))
+    if leader:
+        import dedalus
+
+        writer.set_provenance({
+            "generator": "wellforge", "system": system.name, "run_ids": [spec.run_id],
+            "seeds": [int(spec.seed)], "ic": [spec.ic], "parameters": spec.params,
+            "options": ctx.options, "timestepper": setup.timestepper, "dealias": ctx.dealias,
+            "cfl": asdict(c), "resolution_simulated": list(spec.resolution),
+            "resolution_stored": list(spec.stored_resolution),
+            "output_times": "exact: steps shortened to land on t_start + k*dt_out",
+            "mpi": {"ranks": comm.size, "mesh": list(mesh) if mesh else None},
+            "dt_stats": {"min": result.dt_min, "max": result.dt_max, "mean": result.dt_mean,
+                         "steps": steps},
+            "wall_s": [wall], "core_s": [wall * comm.size],
+            "host": socket.gethostname(), "dedalus_version": dedalus.__version__,
+            "numpy_version": np.__version__, "wellforge_version": __version__,
+            "python": sys.version.split()[0], "pid": os.getpid(),
+            **(provenance or {}),
+        })
+        writer.close()
+    return result

@@ -1,0 +1,106 @@
+"""The interface a physical system implements: physics only.
+
+A system module defines bases, equations, boundary conditions, initial conditions and
+which fields are stored, and carries its card. Timestepping, exact output times, CFL,
+guards, resampling, float32 conversion, streaming writes and provenance live in the
+shared runner (``runner.py``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wellforge.schema.card import SystemCard
+
+
+@dataclass(frozen=True)
+class Axis:
+    """One stored axis of the simulation domain."""
+
+    name: str
+    kind: str  # "fourier" | "chebyshev"
+    bounds: tuple[float, float]
+    size: int  # simulated size
+
+
+@dataclass
+class CFLSettings:
+    initial_dt: float
+    max_dt: float
+    safety: float
+    threshold: float = 0.05
+    cadence: int = 10
+    max_change: float = 1.5
+    min_change: float = 0.5
+    min_dt: float = 1e-8  # below this the run is declared failed (dt collapse)
+
+
+@dataclass
+class Setup:
+    """What ``System.build`` returns: a ready problem and what to store from it."""
+
+    problem: Any  # dedalus IVP
+    axes: tuple[Axis, ...]
+    outputs: dict[str, Any]  # Well field name -> dedalus field or operator
+    velocity: Any  # field the CFL condition reads
+    timestepper: str
+    cfl: CFLSettings
+    dtype: Any = np.float64
+
+
+@dataclass
+class BuildContext:
+    """Everything a system needs to build one trajectory's problem."""
+
+    params: dict[str, float]  # PDE parameters
+    ic: dict[str, Any]  # initial-condition parameters
+    resolution: tuple[int, ...]
+    seed: int
+    comm: Any = None  # MPI communicator of the run group
+    mesh: tuple[int, ...] | None = None
+    dealias: float = 3 / 2
+    options: dict[str, Any] = field(default_factory=dict)  # system switches (e.g. consistent IC)
+
+    def distributor(self, coords, dtype=np.float64):
+        import dedalus.public as d3
+
+        return d3.Distributor(coords, comm=self.comm, mesh=self.mesh, dtype=dtype)
+
+
+@dataclass(frozen=True)
+class ICParam:
+    """An initial-condition parameter of a system (swept like PDE parameters)."""
+
+    name: str
+    default: Any
+    doc: str
+    choices: tuple | None = None
+    low: float | None = None
+    high: float | None = None
+
+
+class System:
+    """Base class for a system module. Subclasses set the class attributes and ``build``."""
+
+    name: str
+    card: SystemCard
+    ic_params: tuple[ICParam, ...] = ()
+    options: dict[str, Any] = {}  # system switches with defaults (documented in the card)
+    #: presets: name -> config mapping (resolution, stored_resolution, time, parameters, ...)
+    presets: dict[str, dict] = {}
+    #: PDE parameter renames for ``--well-compat`` (reproduce the Well's released naming)
+    well_compat_names: dict[str, str] = {}
+
+    def build(self, ctx: BuildContext) -> Setup:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def stored_axes(self, axes: tuple[Axis, ...], stored: tuple[int, ...], options: dict
+                    ) -> list[tuple[str, np.ndarray]]:
+        """Stored coordinates per axis (resampled grids); see ``resample.stored_grid``."""
+        from .resample import stored_grid
+
+        return [(a.name, stored_grid(a, n, options.get(f"{a.name}_grid")))
+                for a, n in zip(axes, stored)]

@@ -1,0 +1,148 @@
+"""rayleigh_benard: 2-D Boussinesq convection between no-slip walls.
+
+As in the Well (Dedalus ``ivp_2d_rayleigh_benard``; free-fall units, layer height 1):
+
+    div(u) + tau_p = 0
+    dt(b) - kappa lap(b) + lift(tau_b2) = -u.grad(b)          kappa = (Ra Pr)^(-1/2)
+    dt(u) - nu lap(u) + grad(p) - b e_y + lift(tau_u2) = -u.grad(u)    nu = (Ra/Pr)^(-1/2)
+    b(y=0) = 1, b(y=1) = 0, u(y=0) = u(y=1) = 0, integ(p) = 0
+
+first-order tau form, x in [0, 4) periodic (RealFourier), y in [0, 1] (ChebyshevT).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
+
+from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+
+LX, LY = 4.0, 1.0
+
+CARD = SystemCard(
+    name="rayleigh_benard",
+    title="Rayleigh–Bénard convection (Boussinesq, no-slip isothermal walls)",
+    equations=r"""
+\partial_t b - \kappa \nabla^2 b = -\mathbf u\cdot\nabla b,\quad
+\partial_t \mathbf u - \nu \nabla^2 \mathbf u + \nabla p - b\,\mathbf e_y = -\mathbf u\cdot\nabla\mathbf u,
+\quad \nabla\cdot\mathbf u = 0,\quad \kappa = (\mathrm{Ra\,Pr})^{-1/2},\ \nu = (\mathrm{Ra/Pr})^{-1/2}
+""",
+    fields=(
+        FieldCard("buoyancy", 0, "1", "buoyancy b"),
+        FieldCard("pressure", 0, "1", "pressure p (zero mean)"),
+        FieldCard("velocity", 1, "1", "velocity (u_x, u_y)"),
+    ),
+    parameters=(
+        ParamCard("Rayleigh", "1", "Rayleigh number", 1.0, 1e12, (1e6, 1e7, 1e8, 1e9, 1e10)),
+        ParamCard("Prandtl", "1", "Prandtl number", 1e-3, 1e3,
+                  (0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)),
+    ),
+    axes=(
+        AxisCard("x", "fourier", (0.0, LX), "1", "PERIODIC"),
+        AxisCard("y", "chebyshev", (0.0, LY), "1", "WALL", "dirichlet",
+                 bc_values={"buoyancy": (1.0, 0.0), "velocity_x": (0.0, 0.0),
+                            "velocity_y": (0.0, 0.0)},
+                 bc_fields=("buoyancy", "velocity")),
+    ),
+    invariants=(
+        InvariantCard("divergence_free", "velocity", 1e-3),
+        InvariantCard("bounded", "buoyancy", 0.05, "maximum principle: 0 <= b <= 1 (+ IC noise)"),
+        InvariantCard("zero_mean", "pressure", 1e-6, "gauge integ(p) = 0"),
+    ),
+    references=("Well dataset rayleigh_benard; Dedalus example ivp_2d_rayleigh_benard",
+                "Critical Rayleigh number 1707.76 for no-slip walls (Chandrasekhar 1961)"),
+    notes=(
+        "y is stored at the Gauss–Chebyshev nodes y_j = (1 - cos(π(j+1/2)/N))/2 (walls are "
+        "not grid points), or on request on N uniform points including both walls "
+        "(spectral interpolation; option y_grid=uniform).",
+        "IC 'well': noise (σ = 1e-3, fill_random) × y(1-y) + dT (1 - y), as in the Well; for "
+        "dT < 1 it contradicts b(0) = 1 and a thin boundary layer forms at y = 0. IC "
+        "'consistent' (default here): b = 1 - y + dT-scaled noise, which satisfies the BCs.",
+    ),
+)
+
+
+class RayleighBenard(System):
+    name = "rayleigh_benard"
+    card = CARD
+    ic_params = (
+        ICParam("ic", "consistent", "IC family", choices=("consistent", "well")),
+        ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
+        ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
+        ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
+    )
+    options = {"y_grid": "chebyshev"}
+    presets = {
+        "tiny": dict(resolution=[64, 16], stored_resolution=[64, 16],
+                     time=dict(dt_out=0.25, n_frames=12),
+                     parameters={"zip": {"Rayleigh": [1e6, 1e7], "Prandtl": [1.0, 1.0]}},
+                     initial_conditions={"product": {"dT": [1.0], "realization": [0, 1, 2]}},
+                     expected_runs=6),
+        "well": dict(resolution=[512, 128], stored_resolution=[512, 128],
+                     time=dict(dt_out=0.25, n_frames=200),
+                     parameters={"product": {"Rayleigh": [1e6, 1e7, 1e8, 1e9, 1e10],
+                                             "Prandtl": [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]}},
+                     initial_conditions={"product": {"dT": [0.2, 0.4, 0.6, 0.8, 1.0],
+                                                     "noise_seed": list(range(40, 50))}},
+                     expected_runs=1750),
+    }
+
+    def build(self, ctx: BuildContext) -> Setup:
+        import dedalus.public as d3
+
+        Nx, Ny = ctx.resolution
+        Ra, Pr = ctx.params["Rayleigh"], ctx.params["Prandtl"]
+        coords = d3.CartesianCoordinates("x", "y")
+        dist = ctx.distributor(coords)
+        xbasis = d3.RealFourier(coords["x"], size=Nx, bounds=(0, LX), dealias=ctx.dealias)
+        ybasis = d3.ChebyshevT(coords["y"], size=Ny, bounds=(0, LY), dealias=ctx.dealias)
+        p = dist.Field(name="p", bases=(xbasis, ybasis))
+        b = dist.Field(name="b", bases=(xbasis, ybasis))
+        u = dist.VectorField(coords, name="u", bases=(xbasis, ybasis))
+        tau_p = dist.Field(name="tau_p")
+        tau_b1 = dist.Field(name="tau_b1", bases=xbasis)
+        tau_b2 = dist.Field(name="tau_b2", bases=xbasis)
+        tau_u1 = dist.VectorField(coords, name="tau_u1", bases=xbasis)
+        tau_u2 = dist.VectorField(coords, name="tau_u2", bases=xbasis)
+
+        Ly = LY
+        kappa = (Ra * Pr) ** (-1 / 2)
+        nu = (Ra / Pr) ** (-1 / 2)
+        x, y = dist.local_grids(xbasis, ybasis)
+        ex, ey = coords.unit_vector_fields(dist)
+        lift_basis = ybasis.derivative_basis(1)
+        lift = lambda A: d3.Lift(A, lift_basis, -1)  # noqa: E731
+        grad_u = d3.grad(u) + ey * lift(tau_u1)
+        grad_b = d3.grad(b) + ey * lift(tau_b1)
+
+        problem = d3.IVP([p, b, u, tau_p, tau_b1, tau_b2, tau_u1, tau_u2], namespace=locals())
+        problem.add_equation("trace(grad_u) + tau_p = 0")
+        problem.add_equation("dt(b) - kappa*div(grad_b) + lift(tau_b2) = - u@grad(b)")
+        problem.add_equation("dt(u) - nu*div(grad_u) + grad(p) - b*ey + lift(tau_u2) = - u@grad(u)")
+        problem.add_equation("b(y=0) = Ly")
+        problem.add_equation("u(y=0) = 0")
+        problem.add_equation("b(y=Ly) = 0")
+        problem.add_equation("u(y=Ly) = 0")
+        problem.add_equation("integ(p) = 0")
+
+        ic = ctx.ic
+        dT = float(ic.get("dT", 1.0))
+        seed = ic.get("noise_seed")
+        seed = int(ctx.seed if seed is None else seed)
+        b.fill_random("g", seed=seed, distribution="normal", scale=float(ic.get("noise", 1e-3)))
+        b["g"] *= y * (LY - y)  # damp noise at the walls
+        if ic.get("ic", "consistent") == "well":
+            b["g"] += dT * (LY - y)
+        else:
+            b["g"] *= dT
+            b["g"] += LY - y
+
+        return Setup(
+            problem=problem,
+            axes=(Axis("x", "fourier", (0, LX), Nx), Axis("y", "chebyshev", (0, LY), Ny)),
+            outputs={"buoyancy": b, "pressure": p, "velocity": u},
+            velocity=u,
+            timestepper="RK222",
+            cfl=CFLSettings(initial_dt=0.125, max_dt=0.125, safety=0.5, threshold=0.05),
+        )
