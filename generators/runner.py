@@ -153,10 +153,6 @@ class _Progress:
             logger.info(msg)
 
 
-def _output_orders(system: System, names) -> dict[str, int]:
-    return {n: system.card.field(n).order for n in names}
-
-
 def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
                    mesh: tuple[int, ...] | None = None, progress: bool = True,
                    provenance: dict | None = None) -> RunResult:
@@ -187,7 +183,6 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
 
     axes_modes = {a.name: ctx.options.get(f"{a.name}_grid") for a in setup.axes}
     resample = Resampler(setup.axes, spec.stored_resolution, axes_modes)
-    orders = _output_orders(system, setup.outputs)
     writer = None
     if leader:
         writer = WellWriter(out_path, spec.dataset_name, 1, spec.times,

@@ -125,7 +125,7 @@ def dataset_card(root: str, card: SystemCard | None = None) -> str:
         f"({meta['grid_type']})",
         f"- Time: {info.n_steps} stored steps, t = {float(t[0]):g} … {float(t[-1]):g}, "
         f"Δt = {dt_out:g} (exact output times)",
-        f"- Files / trajectories: " + ", ".join(
+        "- Files / trajectories: " + ", ".join(
             f"{s} {len(counts[s])} / {n_traj[s]}" for s in SPLITS),
         f"- Size: {size / 2**20:.1f} MiB",
         f"- Constant scalars: {', '.join(meta['constant_scalar_names']) or 'none'}",

@@ -1,0 +1,324 @@
+"""What checks see: the options of a run, one file (``FileContext``) or one dataset
+(``DatasetContext``), and a tolerant reading of a file's layout (``Layout``).
+
+Objects are only reached through :meth:`FileContext.get`, which returns objects that the
+safe-open walk (L0) found behind hard links (or soft links that resolve to them), so no
+check can follow a link out of the file. Small arrays (coordinates, time, scalars, masks)
+are read with :meth:`FileContext.read_small`, which refuses to allocate more than the
+configured limit, whatever the file declares.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from wellforge.schema import spec
+from wellforge.schema.reader import attr_str
+
+from .findings import Severity
+
+MISSING = object()
+
+
+class Unreadable:
+    """An attribute whose value could not be read."""
+
+    def __init__(self, error: str):
+        self.error = error
+
+    def __repr__(self):
+        return f"<unreadable: {self.error}>"
+
+
+@dataclass
+class Limits:
+    max_objects: int = 100_000
+    max_depth: int = 32
+    max_attr_bytes: int = 1 << 20
+    max_attrs_per_object: int = 4096
+    #: a dataset is a shape bomb when its declared bytes exceed both of these
+    bomb_min_bytes: int = 1 << 30
+    bomb_ratio: float = 1000.0  # x the file's size on disk
+    small_read_bytes: int = 64 << 20  # coordinates, time, scalars, masks
+    block_bytes: int = 16 << 20  # one read of the streaming pass
+    chunk_cache_bytes: int = 16 << 20
+
+
+#: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the
+#: common hdf5plugin compressors (blosc, lz4, bitshuffle, zstd, blosc2). Not allowed:
+#: n-bit (5) and scale-offset (6), which are lossy and have a history of parser bugs.
+DEFAULT_FILTERS = (1, 2, 3, 4, 32000, 32001, 32004, 32008, 32015, 32026)
+
+
+@dataclass
+class Options:
+    level: int = 5
+    select: list[str] = field(default_factory=list)
+    ignore: list[str] = field(default_factory=list)
+    severity: dict[str, Severity] = field(default_factory=dict)
+    fail_on: Severity = Severity.ERROR
+    jobs: int = 1
+    timeout: float = 0.0  # seconds per file; 0 = none
+    allowed_filters: tuple[int, ...] = DEFAULT_FILTERS
+    limits: Limits = field(default_factory=Limits)
+    #: per-path ignores: (glob, codes, reason)
+    per_path_ignores: list[tuple[str, list[str], str]] = field(default_factory=list)
+    baseline: set[str] = field(default_factory=set)
+    isolate: bool = True  # validate each file in a child process
+
+
+def read_attr(obj, name: str) -> Any:
+    """An attribute's value, ``MISSING``, or an ``Unreadable`` marker."""
+    try:
+        if name not in obj.attrs:
+            return MISSING
+        return obj.attrs[name]
+    except Exception as e:  # noqa: BLE001 - odd types, broken messages
+        return Unreadable(f"{type(e).__name__}: {e}")
+
+
+def as_bool(v) -> bool | None:
+    return bool(v) if isinstance(v, (bool, np.bool_)) else None
+
+
+def as_int(v) -> int | None:
+    if isinstance(v, (bool, np.bool_)):
+        return None
+    if isinstance(v, (int, np.integer)):
+        return int(v)
+    return None
+
+
+def as_str(v) -> str | None:
+    return v if isinstance(v, str) else None
+
+
+def as_str_list(v) -> list[str] | None:
+    """A list of str, as the Well's checker wants it (list or 1-D array)."""
+    if isinstance(v, np.ndarray) and v.ndim == 1:
+        if v.size == 0:
+            return []
+        items = v.tolist()
+    elif isinstance(v, list):
+        items = v
+    else:
+        return None
+    if all(isinstance(x, str) for x in items):
+        return list(items)
+    if all(isinstance(x, bytes) for x in items):
+        return [attr_str(x) for x in items]
+    return None
+
+
+def as_bool_list(v) -> list[bool] | None:
+    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype == np.bool_:
+        return [bool(x) for x in v]
+    if isinstance(v, list) and all(isinstance(x, (bool, np.bool_)) for x in v):
+        return [bool(x) for x in v]
+    return None
+
+
+@dataclass
+class FieldDesc:
+    """A field dataset as found (flags may be None when missing or mistyped)."""
+
+    name: str
+    order: int
+    path: str
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    sample_varying: bool | None
+    time_varying: bool | None
+    dim_varying: list[bool] | None
+
+    @property
+    def lead(self) -> int:
+        return int(bool(self.sample_varying)) + int(bool(self.time_varying))
+
+    @property
+    def frame_shape(self) -> tuple[int, ...]:
+        return self.shape[self.lead:]
+
+    @property
+    def ncomp(self) -> int:
+        if not self.order or len(self.frame_shape) < self.order:
+            return 1
+        return int(math.prod(self.frame_shape[-self.order:]))
+
+    @property
+    def streamable(self) -> bool:
+        return (self.sample_varying is not None and self.time_varying is not None
+                and len(self.shape) >= self.lead and self.dtype.kind in "fiu"
+                and all(n > 0 for n in self.shape))
+
+
+@dataclass
+class Layout:
+    wellforge: bool
+    dataset_name: str | None
+    n_spatial_dims: int | None
+    n_traj: int | None
+    grid_type: str | None
+    spatial_dims: list[str] | None
+    dim_sizes: dict[str, int]
+    n_time: int | None
+    fields: list[FieldDesc]
+    scalars: dict[str, tuple[bool | None, bool | None]]
+    bc_types: dict[str, str]
+
+    def facts(self) -> dict:
+        """What the dataset checks compare across files (small, picklable)."""
+        return {
+            "dataset_name": self.dataset_name,
+            "n_spatial_dims": self.n_spatial_dims,
+            "n_trajectories": self.n_traj,
+            "grid_type": self.grid_type,
+            "spatial_dims": self.spatial_dims,
+            "resolution": [self.dim_sizes.get(d) for d in (self.spatial_dims or [])],
+            "n_steps": self.n_time,
+            "fields": [(f.order, f.name, bool(f.time_varying)) for f in self.fields],
+            "scalars": {k: [v[0], v[1]] for k, v in self.scalars.items()},
+            "bc_types": sorted({t.upper() for t in self.bc_types.values()}),
+        }
+
+
+class FileContext:
+    """One file under validation."""
+
+    def __init__(self, path: str, *, display: str, logical: str, root: str,
+                 split: str | None, options: Options):
+        self.path = path
+        self.display = display
+        self.logical = logical
+        self.root = root
+        self.split = split
+        self.options = options
+        self.h5 = None
+        self.inventory = None
+        self.open_error: str | None = None
+        self.results: dict[str, dict] = {}  # reducer name -> field path -> result
+        self.stream_errors: list = []  # (object, region, message) of failed reads
+        self._layout: Layout | None = None
+
+    # -- safe access ------------------------------------------------------------------
+    def get(self, path: str):
+        """The object at ``path`` if the safe walk found it, else None."""
+        if self.h5 is None or self.inventory is None:
+            return None
+        path = "/" + path.strip("/")
+        if path == "/":
+            return self.h5
+        target = self.inventory.resolve(path)
+        if target is None:
+            return None
+        try:
+            return self.h5[target]
+        except Exception:  # noqa: BLE001
+            return None
+
+    def kind(self, path: str) -> str | None:
+        if self.inventory is None:
+            return None
+        target = self.inventory.resolve("/" + path.strip("/"))
+        return self.inventory.objects.get(target) if target else None
+
+    def read_small(self, dset) -> np.ndarray | None:
+        """Read a small dataset whole, or None if it declares more than the limit."""
+        try:
+            n = int(math.prod(dset.shape or ())) * dset.dtype.itemsize
+        except Exception:  # noqa: BLE001
+            return None
+        if n > self.options.limits.small_read_bytes:
+            return None
+        return dset[()]
+
+    @property
+    def layout(self) -> Layout:
+        if self._layout is None:
+            self._layout = read_layout(self)
+        return self._layout
+
+
+def read_layout(ctx: FileContext) -> Layout:
+    """Everything the checks need to know about a file's layout, tolerating faults."""
+    root = ctx.get("/")
+    ra = {k: read_attr(root, k) for k in ("dataset_name", "n_spatial_dims", "n_trajectories",
+                                          "grid_type", "wellforge_schema")}
+    dims = ctx.get("dimensions")
+    spatial = as_str_list(read_attr(dims, "spatial_dims")) if dims is not None else None
+    sizes: dict[str, int] = {}
+    for d in spatial or []:
+        ds = ctx.get(f"dimensions/{d}")
+        if ds is not None and ctx.kind(f"dimensions/{d}") == "dataset" and ds.shape:
+            sizes[d] = int(ds.shape[-1])
+    n_time = None
+    t = ctx.get("dimensions/time")
+    if t is not None and ctx.kind("dimensions/time") == "dataset" and t.shape:
+        n_time = int(t.shape[-1])
+    fields: list[FieldDesc] = []
+    for order, gname in spec.FIELD_GROUPS.items():
+        g = ctx.get(gname)
+        if g is None or ctx.kind(gname) != "group":
+            continue
+        for name in as_str_list(read_attr(g, "field_names")) or []:
+            p = f"/{gname}/{name}"
+            if ctx.kind(p) != "dataset":
+                continue
+            d = ctx.get(p)
+            fields.append(FieldDesc(
+                name, order, p, tuple(int(n) for n in d.shape), d.dtype,
+                as_bool(read_attr(d, "sample_varying")), as_bool(read_attr(d, "time_varying")),
+                as_bool_list(read_attr(d, "dim_varying"))))
+    scalars = {}
+    sg = ctx.get("scalars")
+    if sg is not None and ctx.kind("scalars") == "group":
+        for name in as_str_list(read_attr(sg, "field_names")) or []:
+            if ctx.kind(f"scalars/{name}") == "dataset":
+                d = ctx.get(f"scalars/{name}")
+                scalars[name] = (as_bool(read_attr(d, "sample_varying")),
+                                 as_bool(read_attr(d, "time_varying")))
+    bcs = {}
+    bg = ctx.get("boundary_conditions")
+    if bg is not None and ctx.kind("boundary_conditions") == "group":
+        for name in ctx.inventory.children("/boundary_conditions"):
+            g = ctx.get(f"boundary_conditions/{name}")
+            v = read_attr(g, "bc_type") if g is not None else MISSING
+            if isinstance(v, (str, bytes)):
+                bcs[name] = attr_str(v)
+    return Layout(
+        wellforge=ra["wellforge_schema"] is not MISSING,
+        dataset_name=as_str(ra["dataset_name"]),
+        n_spatial_dims=as_int(ra["n_spatial_dims"]),
+        n_traj=as_int(ra["n_trajectories"]),
+        grid_type=as_str(ra["grid_type"]),
+        spatial_dims=spatial,
+        dim_sizes=sizes,
+        n_time=n_time,
+        fields=fields,
+        scalars=scalars,
+        bc_types=bcs,
+    )
+
+
+class DatasetContext:
+    """A dataset directory (or a group of loose files) after its files were checked."""
+
+    def __init__(self, root: str, display: str, options: Options, files: list[dict],
+                 is_dataset_dir: bool):
+        self.root = root
+        self.display = display
+        self.options = options
+        #: one dict per file: path, display, logical, split, facts, summary (reducer
+        #: results the dataset checks asked for), refused
+        self.files = files
+        self.is_dataset_dir = is_dataset_dir
+
+    def usable(self) -> list[dict]:
+        return [f for f in self.files if not f["refused"] and f.get("facts")]
+
+    def split(self, name: str) -> list[dict]:
+        return [f for f in self.usable() if f["split"] == name]

@@ -1,0 +1,146 @@
+"""The rule registry: every check is a plain function registered with ``@check``.
+
+>>> @check("WF112", level=1, severity="error", fix="write times in increasing order")
+... def time_increasing(ctx):
+...     '''dimensions/time is strictly increasing.'''
+...     ...
+...     yield Issue("/dimensions/time", "time goes backwards at index 4")
+
+A check receives a context (a :class:`~wellforge.validate.context.FileContext` for
+``scope="file"``, a :class:`~wellforge.validate.context.DatasetContext` for
+``scope="dataset"``) and yields :class:`~wellforge.validate.findings.Issue` objects. Its
+docstring is the rule's documentation (``wellforge rules CODE``): first line the
+summary, the rest the rationale.
+
+Levels: 0 safe open, 1 structure, 2 semantics/units, 3 data sanity, 4 physics,
+5 dataset. Checks at level 3 and above may declare ``needs``: names of streaming
+reducers (``wellforge.validate.stream``) whose results they read; the runner switches
+on exactly the reducers that the selected checks need, and reads each file once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+import traceback
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from .findings import Issue, Severity
+
+LEVELS = {
+    0: "safe open",
+    1: "structure",
+    2: "semantics and units",
+    3: "data sanity",
+    4: "physics",
+    5: "dataset",
+}
+CODE_RE = re.compile(r"^WF\d{3}$")
+INTERNAL_CODE = "WF000"
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    level: int
+    severity: Severity
+    func: Callable
+    fix: str = ""
+    scope: str = "file"  # "file" | "dataset"
+    needs: tuple[str, ...] = ()
+    refuses: bool = False  # a finding means the input was refused (exit 3)
+
+    @property
+    def name(self) -> str:
+        return self.func.__name__.replace("_", "-")
+
+    @property
+    def summary(self) -> str:
+        doc = inspect.getdoc(self.func) or ""
+        return doc.splitlines()[0] if doc else self.name
+
+    @property
+    def doc(self) -> str:
+        return inspect.getdoc(self.func) or ""
+
+
+REGISTRY: dict[str, Rule] = {}
+
+
+def check(code: str, *, level: int, severity: str, fix: str = "", scope: str = "file",
+          needs: Iterable[str] = (), refuses: bool = False):
+    """Register a check function under a stable ``code``."""
+    if not CODE_RE.match(code):
+        raise ValueError(f"rule code {code!r} must look like WF123")
+    if level not in LEVELS:
+        raise ValueError(f"{code}: level must be one of {sorted(LEVELS)}")
+    if scope not in ("file", "dataset"):
+        raise ValueError(f"{code}: scope must be 'file' or 'dataset'")
+
+    def deco(func):
+        if code in REGISTRY and REGISTRY[code].func.__qualname__ != func.__qualname__:
+            raise ValueError(f"rule code {code} registered twice "
+                             f"({REGISTRY[code].func.__qualname__}, {func.__qualname__})")
+        if not inspect.getdoc(func):
+            raise ValueError(f"{code}: a check needs a docstring (it is the rule's doc)")
+        REGISTRY[code] = Rule(code, level, Severity.parse(severity), func, fix, scope,
+                              tuple(needs), refuses)
+        return func
+
+    return deco
+
+
+def _internal(ctx):
+    """A check raised an exception; the run went on.
+
+    This is a bug in wellforge (or a file so unusual that a check did not expect it):
+    please report it with the message. The other checks still ran.
+    """
+    return ()
+
+
+check(INTERNAL_CODE, level=0, severity="error",
+      fix="report this as a wellforge bug, with the message")(_internal)
+
+
+def load_all() -> dict[str, Rule]:
+    """Import every module that registers checks; return the registry."""
+    from . import dataset_checks, safety, sanity, structure  # noqa: F401
+
+    return REGISTRY
+
+
+def matches(code: str, patterns: Iterable[str]) -> bool:
+    return any(code.startswith(p) for p in patterns)
+
+
+def validate_patterns(patterns: Iterable[str], what: str) -> list[str]:
+    """Codes or code prefixes; each must match at least one registered rule."""
+    from wellforge.errors import ConfigError
+
+    rules = load_all()
+    out = []
+    for p in patterns:
+        p = str(p).strip().upper()
+        if not p:
+            continue
+        if p == "ALL":
+            p = "WF"
+        if not re.match(r"^WF\d{0,3}$", p) or not any(c.startswith(p) for c in rules):
+            raise ConfigError(f"{what}: unknown rule code or prefix {p!r} "
+                              f"(see 'wellforge rules')")
+        out.append(p)
+    return out
+
+
+def run_check(rule: Rule, ctx) -> tuple[list[Issue], str | None]:
+    """Run one check; an exception becomes an error message instead of a crash."""
+    try:
+        out = rule.func(ctx)
+        issues = list(out) if out is not None else []
+        return issues, None
+    except Exception as e:  # noqa: BLE001 - the contract: a failing check is a finding
+        tb = traceback.extract_tb(e.__traceback__)
+        where = f"{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else "?"
+        return [], f"check {rule.code} ({rule.name}) raised {type(e).__name__}: {e} [{where}]"
