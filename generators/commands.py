@@ -7,7 +7,6 @@ start fast.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 
@@ -80,11 +79,6 @@ def load_plan(target: str, preset: str | None, sets: list[str], well_compat: boo
         cfg["well_compat"] = True
     merged = merge_config(system, preset, cfg, sets)
     return build_plan(system, merged)
-
-
-def _quiet_non_leaders(world_rank: int) -> None:
-    if world_rank != 0:
-        logging.getLogger("wellforge").setLevel(logging.WARNING)
 
 
 def run_generate(args) -> int:

@@ -121,6 +121,43 @@ class WorkDir:
             fh.write(json.dumps(event, default=str) + "\n")
 
 
+class CostModel:
+    """Expected cost of a run, longest first: grid points × simulated span, refined from
+    finished runs (same parameter set: their mean wall time; otherwise the model scaled by
+    the median measured/model ratio). Reads only the event logs of newly finished runs."""
+
+    def __init__(self, plan: Plan, work: WorkDir):
+        self.plan, self.work = plan, work
+        self.measured: dict[str, float] = {}
+
+    def refresh(self) -> None:
+        for r in self.plan.runs:
+            if r.run_id in self.measured or not self.work.is_done(r.run_id):
+                continue
+            try:
+                with open(self.work.events(r.run_id)) as fh:
+                    ev = [json.loads(line) for line in fh if line.strip()]
+            except (OSError, ValueError):
+                continue
+            walls = [e["wall_s"] for e in ev if e.get("event") == "finish"]
+            if walls:
+                self.measured[r.run_id] = float(walls[-1])
+
+    def estimate(self, run: RunSpec) -> float:
+        by_id = {r.run_id: r for r in self.plan.runs}
+        same = [w for rid, w in self.measured.items() if by_id[rid].file_key == run.file_key]
+        if same:
+            return sum(same) / len(same)
+        if self.measured:
+            ratios = sorted(w / by_id[rid].cost for rid, w in self.measured.items())
+            return run.cost * ratios[len(ratios) // 2]
+        return run.cost
+
+    def order(self) -> list[RunSpec]:
+        self.refresh()
+        return sorted(self.plan.runs, key=lambda r: (-self.estimate(r), r.index))
+
+
 def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...]) -> None:
     """Refuse process layouts that cannot work or leave cores empty."""
     R = ranks_per_run
@@ -158,11 +195,13 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
     group_id = world.rank // ranks_per_run
     group = world.Split(color=group_id, key=world.rank)
     leader = group.rank == 0
-    queue = sorted(plan.runs, key=lambda r: (-r.cost, r.index))
+    if not leader:
+        logging.getLogger("wellforge").setLevel(logging.WARNING)
+    costs = CostModel(plan, work)
     while True:
         nxt = -1
         if leader:
-            for r in queue:
+            for r in costs.order():
                 if work.is_done(r.run_id):
                     continue
                 if os.path.exists(work.failed(r.run_id)) and not retry_failed:

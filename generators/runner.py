@@ -164,6 +164,12 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     from mpi4py import MPI
     import dedalus.public as d3
 
+    from dedalus.tools.config import config as dedalus_config
+
+    # FFTW plans chosen by measurement differ from run to run and change the rounding;
+    # estimated plans make a rerun (a resumed sweep) reproduce the data bit for bit.
+    dedalus_config["transforms-fftw"]["PLANNING_RIGOR"] = "estimate"
+    dedalus_config["parallelism-fftw"]["PLANNING_RIGOR"] = "estimate"
     comm = comm if comm is not None else MPI.COMM_SELF
     leader = comm.rank == 0
     wall0, steps, dts = _time.perf_counter(), 0, []
@@ -269,6 +275,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
             "resolution_stored": list(spec.stored_resolution),
             "output_times": "exact: steps shortened to land on t_start + k*dt_out",
             "mpi": {"ranks": comm.size, "mesh": list(mesh) if mesh else None},
+            "fftw_planning": "estimate",
             "dt_stats": {"min": result.dt_min, "max": result.dt_max, "mean": result.dt_mean,
                          "steps": steps},
             "wall_s": [wall], "core_s": [wall * comm.size],
