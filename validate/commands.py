@@ -1,19 +1,135 @@
-"""CLI: ``wellforge validate`` and ``wellforge rules`` (being built)."""
+"""CLI: ``wellforge validate PATH...`` and ``wellforge rules [CODE]``.
 
-HELP = {"validate": "validate Well files or dataset directories", "rules": "list validator rules"}
+Exit codes of ``validate``: 0 clean, 1 findings at or above ``--fail-on``, 2 usage or
+config error, 3 an input refused or unreadable. Never a count, never 0 on failure.
+Heavy modules (h5py, numpy, the checks) are imported inside the run functions.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+HELP = {
+    "validate": "validate Well files or dataset directories (exit 0 clean, 1 findings, "
+                "2 usage, 3 refused input)",
+    "rules": "list the validator's rules, or explain one",
+}
+
+FORMATS = ("text", "json", "junit", "sarif", "github")
 
 
-def add_validate_arguments(p):
-    p.add_argument("paths", nargs="+")
+def add_validate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH",
+                   help="a .h5/.hdf5 file, or a dataset directory (<name>/data/{train,valid,"
+                        "test}, stats.yaml, <name>.yaml), or a directory of files")
+    p.add_argument("--format", action="append", choices=FORMATS, metavar="FMT",
+                   help="report format: text (default), json, junit, sarif, github; repeat "
+                        "for several, each with its own --output")
+    p.add_argument("--output", "-o", action="append", metavar="FILE",
+                   help="write the report of the matching --format here (default stdout)")
+    p.add_argument("--fail-on", choices=("error", "warning"),
+                   help="exit 1 when a finding is at or above this severity (default error)")
+    p.add_argument("--select", action="append", metavar="CODES",
+                   help="only these rule codes or prefixes (e.g. WF1,WF300)")
+    p.add_argument("--ignore", action="append", metavar="CODES",
+                   help="skip these rule codes or prefixes")
+    p.add_argument("--config", metavar="FILE", help="wellforge.toml or .yaml with the same "
+                   "keys, per-path ignores (with a reason), severities, limits")
+    p.add_argument("--baseline", metavar="FILE", help="a JSON report whose findings are "
+                   "grandfathered (matched by fingerprint)")
+    p.add_argument("--level", type=int, metavar="N", choices=range(0, 6),
+                   help="run levels 0..N (0 safe open, 1 structure, 3 data sanity, "
+                        "5 dataset; default 5)")
+    p.add_argument("--jobs", "-j", type=int, metavar="N", help="files validated in parallel")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="refuse a file whose validation takes longer (seconds; default none)")
+    p.add_argument("--changed-only", action="store_true",
+                   help="only files changed since --base (git); skips dataset-level checks")
+    p.add_argument("--base", default=None, metavar="REF",
+                   help="git base for --changed-only (default origin/main)")
+
+
+def _split_codes(values):
+    if not values:
+        return None
+    return [c for v in values for c in v.replace(",", " ").split() if c]
 
 
 def run_validate(args) -> int:
-    raise NotImplementedError
+    import os
+
+    from .config import build_options, load_file
+    from .reports import render
+    from .runner import validate
+
+    if args.jobs is not None and args.jobs < 1:
+        from wellforge.errors import ConfigError
+
+        raise ConfigError("--jobs must be >= 1")
+    file_cfg = load_file(args.config) if args.config else None
+    cli = {"level": args.level, "jobs": args.jobs, "timeout": args.timeout,
+           "fail_on": args.fail_on, "select": _split_codes(args.select),
+           "ignore": _split_codes(args.ignore), "baseline": args.baseline,
+           "format": args.format, "output": args.output}
+    opts, pairs = build_options(cli, file_cfg)
+    only = None
+    if args.changed_only:
+        from .changes import changed_files
+
+        only = changed_files(args.base or os.environ.get("WELLFORGE_BASE", "origin/main"))
+    report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only)
+    for fmt, out in pairs:
+        text = render(fmt, report, opts)
+        if out is None:
+            sys.stdout.write(text)
+            sys.stdout.flush()
+        else:
+            with open(out, "w") as fh:
+                fh.write(text)
+    return report.exit_code(opts.fail_on)
 
 
-def add_rules_arguments(p):
-    p.add_argument("code", nargs="?")
+def add_rules_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("code", nargs="?", help="a rule code (WF112) or prefix (WF1)")
+    p.add_argument("--format", choices=("text", "json", "markdown"), default="text")
 
 
 def run_rules(args) -> int:
-    raise NotImplementedError
+    import json
+
+    from wellforge.errors import ConfigError
+
+    from .registry import LEVELS, load_all
+
+    rules = load_all()
+    chosen = sorted(rules.values(), key=lambda r: r.code)
+    if args.code:
+        code = args.code.strip().upper()
+        chosen = [r for r in chosen if r.code.startswith(code)]
+        if not chosen:
+            raise ConfigError(f"unknown rule code or prefix {args.code!r} "
+                              "(see 'wellforge rules')")
+    if args.format == "json":
+        sys.stdout.write(json.dumps([{
+            "code": r.code, "name": r.name, "level": r.level, "level_name": LEVELS[r.level],
+            "severity": r.severity.label, "scope": r.scope, "refuses": r.refuses,
+            "summary": r.summary, "doc": r.doc, "fix": r.fix} for r in chosen], indent=2) + "\n")
+        return 0
+    if args.format == "markdown":
+        lines = ["| code | level | severity | rule |", "|---|---|---|---|"]
+        lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity.label} | "
+                  f"{r.summary} |" for r in chosen]
+        sys.stdout.write("\n".join(lines) + "\n")
+        return 0
+    if args.code and len(chosen) == 1:
+        r = chosen[0]
+        sys.stdout.write(
+            f"{r.code} {r.name}\n"
+            f"level {r.level} ({LEVELS[r.level]}), default severity {r.severity.label}"
+            + (", refuses the file (exit 3)" if r.refuses else "") + "\n\n"
+            f"{r.doc}\n" + (f"\nFix: {r.fix}\n" if r.fix else ""))
+        return 0
+    for r in chosen:
+        sys.stdout.write(f"{r.code}  L{r.level}  {r.severity.label:<7}  {r.summary}\n")
+    return 0

@@ -58,7 +58,7 @@ class Rule:
     @property
     def summary(self) -> str:
         doc = inspect.getdoc(self.func) or ""
-        return doc.splitlines()[0] if doc else self.name
+        return " ".join(doc.split("\n\n")[0].split()) if doc else self.name
 
     @property
     def doc(self) -> str:

@@ -156,7 +156,10 @@ def walk(f: h5py.File, limits) -> Inventory:
                 inv.many_attrs.append((path, n))
                 return
             aid = obj.attrs.get_id(aname)
-            size = int(aid.get_storage_size())
+            try:
+                size = int(aid.get_storage_size())
+            except Exception:  # noqa: BLE001 - HDF5 cannot tell for some (empty) attributes
+                size = 0
             try:
                 declared = math.prod(aid.shape or ()) * aid.dtype.itemsize
             except Exception:  # noqa: BLE001

@@ -1,0 +1,297 @@
+"""L3 data sanity, from one streaming pass per file in bounded memory.
+
+The ``frames`` reducer keeps, for the trajectory being read, per-frame statistics
+(sum, min, max per component; sum of squares and a random projection per frame), and
+when a trajectory ends turns them into the facts the checks report: non-finite frames,
+constant frames, frames equal to the previous one, the Well's 5-sigma outlier frames,
+and the trajectory's RMS (for the robust z-score across trajectories). Exact answers
+from cheap statistics: min/max are exact for NaN/Inf and constancy; a repeated frame is
+only a candidate until both frames are re-read and compared bit for bit.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .findings import Issue, region
+from .registry import check
+from .stream import Reducer, read_frame, reducer
+
+MAX_LISTED = 20  # frames listed in one message
+OUTLIER_SIGMA = 5.0  # the Well's rule
+OUTLIER_FLOOR = 1e-3  # ... and at least this fraction of the trajectory's RMS
+Z_THRESHOLD = 6.0  # robust z-score of a trajectory's log10 RMS
+Z_MIN_TRAJ = 5
+MAD_FLOOR = 0.01  # in log10 units: trajectories within ~2% RMS are never outliers
+
+
+def _ranges(idx) -> str:
+    idx = sorted(int(i) for i in idx)
+    out, start, prev = [], None, None
+    for i in idx:
+        if start is None:
+            start = prev = i
+        elif i == prev + 1:
+            prev = i
+        else:
+            out.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = prev = i
+    if start is not None:
+        out.append(f"{start}" if start == prev else f"{start}-{prev}")
+    text = ", ".join(out[:MAX_LISTED])
+    return text + (f", … ({len(out) - MAX_LISTED} more runs)" if len(out) > MAX_LISTED else "")
+
+
+def component_labels(ctx, field) -> list[str]:
+    from wellforge.schema.spec import component_names
+
+    dims = ctx.layout.spatial_dims or []
+    if field.order and len(dims) ** field.order == field.ncomp:
+        return component_names(field.name, field.order, dims)
+    return [field.name] if field.ncomp == 1 else [f"{field.name}[{i}]"
+                                                 for i in range(field.ncomp)]
+
+
+@reducer("frames")
+class Frames(Reducer):
+    """Per-trajectory frame statistics and the facts L3 reports."""
+
+    def __init__(self, ctx, field, dset):
+        super().__init__(ctx, field, dset)
+        self.tv = bool(field.time_varying)
+        self.out = {"nonfinite": [], "constant": [], "repeated": [], "outliers": [],
+                    "rms": [], "labels": component_labels(ctx, field)}
+        self._reset()
+
+    def _reset(self):
+        self.acc = None
+        self.bad_counts: dict[int, list[int]] = {}
+
+    def _alloc(self, nt, nc):
+        self.acc = dict(sum=np.zeros((nt, nc)), min=np.full((nt, nc), np.inf, np.float32),
+                        max=np.full((nt, nc), -np.inf, np.float32), sumsq=np.zeros(nt),
+                        proj=np.zeros(nt))
+
+    def block(self, blk):
+        st = blk.stats
+        if self.acc is None:
+            nt = (self.field.shape[int(bool(self.field.sample_varying))] if self.tv else 1)
+            self._alloc(nt, blk.nc)
+        a, sl = self.acc, slice(blk.t0, blk.t0 + blk.nf)
+        a["sum"][sl] += st.sum
+        a["sumsq"][sl] += st.sumsq
+        a["proj"][sl] += st.proj
+        np.minimum(a["min"][sl], st.min, out=a["min"][sl])
+        np.maximum(a["max"][sl], st.max, out=a["max"][sl])
+        bad = ~(np.isfinite(st.min).all(axis=1) & np.isfinite(st.max).all(axis=1))
+        for k in np.flatnonzero(bad):  # rare path: count on the data at hand
+            d = blk.data[k]
+            c = self.bad_counts.setdefault(blk.t0 + int(k), [0, 0])
+            c[0] += int(np.isnan(d).sum())
+            c[1] += int(np.isinf(d).sum())
+
+    def end_trajectory(self, traj):
+        a = self.acc
+        if a is None:
+            return
+        n_pts = float(np.prod(self.field.frame_shape or (1,)))
+        finite = np.isfinite(a["min"]).all(axis=1) & np.isfinite(a["max"]).all(axis=1)
+        if (~finite).any():
+            ts = np.flatnonzero(~finite)
+            nan = sum(self.bad_counts.get(int(t), [0, 0])[0] for t in ts)
+            inf = sum(self.bad_counts.get(int(t), [0, 0])[1] for t in ts)
+            self.out["nonfinite"].append((traj, [int(t) for t in ts], nan, inf))
+        if self.tv:
+            const = (a["min"] == a["max"]) & finite[:, None]
+            const[0] = False  # the initial condition may be uniform (the Well's rule: t > 0)
+            if const.any():
+                self.out["constant"].append(
+                    (traj, {int(t): [int(c) for c in np.flatnonzero(const[t])]
+                            for t in np.flatnonzero(const.any(axis=1))}))
+            self.out["repeated"] += [(traj, t) for t in self._repeats(traj, finite)]
+        # sums of huge finite values may overflow float32 lanes: leave those frames out
+        finite &= np.isfinite(a["sum"]).all(axis=1) & np.isfinite(a["sumsq"])
+        if self.tv:
+            self._outliers(traj, finite, const, n_pts)
+        if finite.any():
+            ms = a["sumsq"][finite].sum() / (finite.sum() * n_pts * a["sum"].shape[1])
+            self.out["rms"].append(float(np.sqrt(ms)))
+        else:
+            self.out["rms"].append(float("nan"))
+        self._reset()
+
+    def _repeats(self, traj, finite) -> list[int]:
+        a = self.acc
+        same = np.all(a["sum"][1:] == a["sum"][:-1], axis=1) \
+            & np.all(a["min"][1:] == a["min"][:-1], axis=1) \
+            & np.all(a["max"][1:] == a["max"][:-1], axis=1) \
+            & (np.abs(a["proj"][1:] - a["proj"][:-1])
+               <= 1e-5 * (np.abs(a["proj"][1:]) + np.abs(a["proj"][:-1])) + 1e-30) \
+            & finite[1:] & finite[:-1]
+        out = []
+        for k in np.flatnonzero(same):  # candidates: confirm bit for bit
+            t = int(k) + 1
+            prev = read_frame(self.dset, self.field, traj, t - 1)
+            cur = read_frame(self.dset, self.field, traj, t)
+            if np.array_equal(prev, cur):
+                out.append(t)
+        return out
+
+    def _outliers(self, traj, finite, const, n_pts):
+        """The Well's check_thewell_data.py rule, per component: a frame whose spatial mean
+        is >= 5 sigma from the trajectory's mean of frame means (NaN frames and constant
+        frames after t = 0 left out), and (our addition) deviates by more than 1e-3 of
+        the trajectory's RMS, so that float rounding of a conserved mean never counts."""
+        a = self.acc
+        nc = a["sum"].shape[1]
+        ok_f = finite.copy()
+        if ok_f.sum() < 3:
+            return
+        rms = np.sqrt(a["sumsq"][ok_f].sum() / (ok_f.sum() * n_pts * nc))
+        for c in range(nc):
+            ok = ok_f & ~const[:, c]
+            if ok.sum() < 3:
+                continue
+            m = a["sum"][ok, c] / n_pts
+            mu, sd = m.mean(), m.std()
+            dev = np.abs(m - mu)
+            hit = (dev >= OUTLIER_SIGMA * sd) & (dev > OUTLIER_FLOOR * rms) & (sd > 0)
+            if hit.any():
+                ts = np.flatnonzero(ok)[hit]
+                self.out["outliers"].append((traj, c, [int(t) for t in ts],
+                                             float((dev[hit] / sd).max())))
+
+    def result(self):
+        self.out["rms"] = np.asarray(self.out["rms"], dtype=np.float64)
+        return self.out
+
+
+def _frames(ctx):
+    for f in ctx.layout.fields:
+        r = ctx.results.get("frames", {}).get(f.path)
+        if r is not None:
+            yield f, r
+
+
+def _traj_region(traj, ts):
+    return region(trajectory=traj, time=(min(ts), max(ts)) if ts else None)
+
+
+@check("WF300", level=3, severity="error", needs=("frames",),
+       fix="find where the simulation blew up (dt collapse, CFL) and regenerate those "
+           "trajectories")
+def non_finite(ctx):
+    """A field or scalar holds NaN or Inf values (reported with trajectory and frames).
+
+    Exact: a frame is non-finite when its minimum or maximum is; the counts of NaN and
+    Inf are taken on those frames only.
+    """
+    for f, r in _frames(ctx):
+        for traj, ts, nan, inf in r["nonfinite"]:
+            yield Issue(f.path, f"{len(ts)} frame(s) with non-finite values ({nan} NaN, "
+                        f"{inf} Inf) at t = {_ranges(ts)}"
+                        + (f" in trajectory {traj}" if traj is not None else ""),
+                        expected="finite values", observed={"nan": nan, "inf": inf},
+                        region=_traj_region(traj, ts))
+    for name, (sv, tv) in ctx.layout.scalars.items():
+        d = ctx.get(f"scalars/{name}")
+        if d is None or d.dtype.kind != "f":
+            continue
+        v = ctx.read_small(d)
+        if v is None:
+            continue
+        bad = ~np.isfinite(np.asarray(v, dtype=np.float64))
+        if bad.any():
+            idx = np.argwhere(np.atleast_1d(bad))
+            yield Issue(f"/scalars/{name}", f"{int(bad.sum())} non-finite scalar value(s)",
+                        observed=int(bad.sum()),
+                        region=region(trajectory=int(idx[0][0])) if sv and idx.size else None)
+
+
+@check("WF301", level=3, severity="warning", needs=("frames",),
+       fix="check the output: a constant frame usually means a field that was not "
+           "written or a solver that stopped")
+def constant_frames(ctx):
+    """A frame (after t = 0) is constant in space for some component (the Well's
+    data-checker rule; the initial condition may legitimately be uniform)."""
+    for f, r in _frames(ctx):
+        labels = r["labels"]
+        for traj, frames in r["constant"]:
+            ts = sorted(frames)
+            comps = sorted({c for cs in frames.values() for c in cs})
+            yield Issue(f.path, f"{len(ts)} constant frame(s) at t = {_ranges(ts)} in "
+                        f"{', '.join(labels[c] for c in comps if c < len(labels))}"
+                        + (f", trajectory {traj}" if traj is not None else ""),
+                        region=_traj_region(traj, ts), observed=len(ts))
+
+
+@check("WF302", level=3, severity="warning", needs=("frames",),
+       fix="write each output time once; check for a stalled solver or a copy bug")
+def repeated_frames(ctx):
+    """A frame is bit-for-bit equal to the previous frame of its trajectory."""
+    for f, r in _frames(ctx):
+        by_traj: dict = {}
+        for traj, t in r["repeated"]:
+            by_traj.setdefault(traj, []).append(t)
+        for traj, ts in by_traj.items():
+            yield Issue(f.path, f"{len(ts)} frame(s) equal to the previous one at "
+                        f"t = {_ranges(ts)}" + (f", trajectory {traj}" if traj is not None
+                                                 else ""),
+                        region=_traj_region(traj, ts), observed=len(ts))
+
+
+@check("WF303", level=3, severity="warning", needs=("frames",),
+       fix="inspect those frames: a jump of the spatial mean usually means corrupt output")
+def outlier_frames(ctx):
+    """A frame's spatial mean is an outlier within its trajectory (the Well's 5-sigma rule).
+
+    Per component: frames whose mean deviates from the mean of the trajectory's frame
+    means by at least 5 standard deviations of those means (as
+    ``check_thewell_data.py``), and by more than 1e-3 of the trajectory's RMS, so that
+    the float rounding of a conserved mean is never reported. Needs enough frames: with
+    n frames no frame can exceed sqrt(n - 1) sigma.
+    """
+    for f, r in _frames(ctx):
+        labels = r["labels"]
+        for traj, c, ts, z in r["outliers"]:
+            yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {len(ts)} outlier "
+                        f"frame(s) at t = {_ranges(ts)} (up to {z:.1f} sigma)"
+                        + (f", trajectory {traj}" if traj is not None else ""),
+                        region=_traj_region(traj, ts), expected=f"< {OUTLIER_SIGMA} sigma",
+                        observed=round(z, 2))
+
+
+def robust_outliers(values: np.ndarray, threshold: float = Z_THRESHOLD):
+    """Indices and z-scores of outliers among positive ``values``, by the robust z-score
+    of log10(value): (x - median) / (1.4826 MAD), with MAD floored at ``MAD_FLOOR``."""
+    v = np.asarray(values, dtype=np.float64)
+    ok = np.isfinite(v) & (v > 0)
+    if ok.sum() < Z_MIN_TRAJ:
+        return []
+    lv = np.log10(v[ok])
+    med = np.median(lv)
+    mad = max(float(np.median(np.abs(lv - med))), MAD_FLOOR)
+    z = (lv - med) / (1.4826 * mad)
+    idx = np.flatnonzero(ok)
+    return [(int(idx[i]), float(z[i])) for i in np.flatnonzero(np.abs(z) > threshold)]
+
+
+@check("WF304", level=3, severity="warning", needs=("frames",),
+       fix="compare that trajectory with the others; regenerate it if it is corrupt")
+def outlier_trajectories(ctx):
+    """One trajectory's RMS stands out among the file's trajectories (robust z-score).
+
+    Per field: z = (log10 RMS - median) / (1.4826 MAD) over the file's trajectories
+    (at least 5); |z| > 6 is reported. One corrupted trajectory among many (the_well#23)
+    stands out; parameters that change the amplitude between files do not matter here.
+    The dataset-level variant is WF540.
+    """
+    for f, r in _frames(ctx):
+        if not f.sample_varying:
+            continue
+        rms = r["rms"]
+        for i, z in robust_outliers(rms):
+            yield Issue(f.path, f"trajectory {i} has RMS {rms[i]:.3g}, median of the file "
+                        f"{np.nanmedian(rms):.3g} (robust z = {z:.1f})",
+                        region=region(trajectory=i), expected=f"|z| <= {Z_THRESHOLD}",
+                        observed=round(z, 2))
