@@ -16,6 +16,7 @@ HELP = {
     "systems": "list the systems wellforge can generate",
     "generate": "generate a dataset: SYSTEM [--preset tiny|well] [--set k=v] or CONFIG.yaml",
     "pack": "pack finished runs of OUT/<name> into the dataset files again and finalize",
+    "plan": "show runs, grouping and estimated core-hours, memory and disk before generating",
 }
 
 
@@ -59,6 +60,9 @@ def add_generate_arguments(p):
                    help="reproduce the Well's released naming (shear_flow's 'Rayleigh')")
     p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    p.add_argument("--slice", default="0/1", metavar="I/N",
+                   help="take only runs with index %% N == I (one task of a job array; then "
+                   "'wellforge pack' once all tasks are done)")
 
 
 def load_plan(target: str, preset: str | None, sets: list[str], well_compat: bool = False):
@@ -94,11 +98,23 @@ def run_generate(args) -> int:
               f"{len(plan.files())} files, {world.size} ranks, {rpr} per run -> "
               f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
     summary = generate(plan, args.out, comm=world, ranks_per_run=int(rpr),
-                       progress=not args.no_progress, retry_failed=args.retry_failed)
+                       progress=not args.no_progress, retry_failed=args.retry_failed,
+                       slice_=parse_slice(args.slice))
     code = 0
     if world.rank == 0:
         code = report(summary)
     return world.bcast(code, root=0)
+
+
+def parse_slice(text: str) -> tuple[int, int]:
+    i, _, n = text.partition("/")
+    try:
+        i, n = int(i), int(n)
+    except ValueError:
+        raise ConfigError(f"--slice {text!r}: expected I/N with integers, e.g. 3/16") from None
+    if n < 1 or not 0 <= i < n:
+        raise ConfigError(f"--slice {text!r}: need 0 <= I < N")
+    return i, n
 
 
 def report(summary) -> int:
@@ -108,7 +124,10 @@ def report(summary) -> int:
           f"{len(summary.failed)} failed; {len(summary.files)} data files")
     for rid, why in summary.failed.items():
         print(f"  FAILED {rid}: {why}")
-    if summary.failed and not summary.files:
+    if summary.pending:
+        print(f"{len(summary.pending)} runs pending (other --slice tasks): run 'wellforge pack "
+              f"{summary.dataset}' once every task is done")
+    elif summary.failed and not summary.files:
         print("no dataset written: some split would be empty")
     return 0 if summary.ok else 1
 
@@ -130,3 +149,44 @@ def run_pack(args) -> int:
         cfg = json.load(fh)["config"]
     plan = build_plan(get_system(cfg["system"]), cfg)
     return report(collect(plan, work, before=set()))
+
+
+def add_plan_arguments(p):
+    p.add_argument("target", help="a system name or a config YAML (as for generate)")
+    p.add_argument("--preset", help="as for generate")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
+    p.add_argument("--ranks", type=int, default=1, help="MPI ranks you intend to use")
+    p.add_argument("--ranks-per-run", type=int, default=1)
+    p.add_argument("--calibrate-steps", type=int, default=20,
+                   help="time steps of the calibration run (0: no calibration)")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run_plan(args) -> int:
+    from .pipeline import check_layout
+    from .planning import estimate
+
+    plan = load_plan(args.target, args.preset, args.sets)
+    check_layout(args.ranks, args.ranks_per_run, plan.runs[0].resolution)
+    est = estimate(plan, args.ranks, args.ranks_per_run, args.calibrate_steps)
+    if args.json:
+        print(json.dumps(est, indent=1))
+        return 0
+    print(f"system {plan.system.name} -> dataset {plan.dataset_name}")
+    print(f"runs: {est['runs']} ({est['files']} parameter sets × {est['ics_per_file']} ICs); "
+          f"splits train/valid/test: {est['splits']['train']}/{est['splits']['valid']}/"
+          f"{est['splits']['test']} trajectories")
+    print(f"grouping: {args.ranks} ranks = {est['groups']} groups × {args.ranks_per_run} ranks; "
+          f"{est['rounds']} rounds of runs")
+    print(f"resolution: simulated {est['resolution']}, stored {est['stored_resolution']}, "
+          f"{est['n_frames']} frames every {est['dt_out']}")
+    print(f"disk: {est['disk_bytes'] / 2**30:.3g} GiB of data")
+    cal = est.get("calibration")
+    if cal:
+        print(f"calibration ({cal['steps']} steps, 1 rank): {cal['s_per_step'] * 1e3:.3g} ms/step, "
+              f"build {cal['build_s']:.3g} s, dt {cal['dt']:.3g}, peak memory "
+              f"{cal['rss_mib']:.0f} MiB per rank")
+        print(f"estimate: {cal['steps_per_run']:.0f} steps per run, {est['core_hours']:.3g} "
+              f"core-hours, {est['wall_hours']:.3g} h wall on {args.ranks} ranks"
+              f"{' (lower bound: the calibration ran at max_dt)' if cal['at_max_dt'] else ''}")
+    return 0

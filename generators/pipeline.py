@@ -18,7 +18,6 @@ with the same dataset.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -44,6 +43,7 @@ class Summary:
     done: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)  # run id -> reason
     skipped: list[str] = field(default_factory=list)  # done before this invocation
+    pending: list[str] = field(default_factory=list)  # not run yet (other --slice tasks)
     files: list[str] = field(default_factory=list)
 
     @property
@@ -52,7 +52,7 @@ class Summary:
 
 
 def write_json_atomic(path: str, obj) -> None:
-    tmp = path + ".partial"
+    tmp = f"{path}.{os.getpid()}.partial"  # unique: several jobs may share a work directory
     with open(tmp, "w") as fh:
         json.dump(obj, fh, indent=1, sort_keys=True, default=str)
         fh.flush()
@@ -83,8 +83,9 @@ class WorkDir:
     def is_done(self, run_id: str) -> bool:
         return os.path.exists(self.shard(run_id))
 
-    def prepare(self, plan: Plan, token: str) -> None:
-        """Create or reuse the work directory (rank 0 only)."""
+    def prepare(self, plan: Plan, token: str, mine: list[RunSpec]) -> None:
+        """Create or reuse the work directory (rank 0 only); ``mine``: the runs this job
+        may take (all, or its ``--slice``), whose interrupted shards are discarded."""
         fp = plan.fingerprint()
         if os.path.exists(self.manifest):
             with open(self.manifest) as fh:
@@ -99,8 +100,10 @@ class WorkDir:
                               "another --out or remove it")
         for sub in ("shards", "failed", "events", "claims"):
             os.makedirs(os.path.join(self.root, sub), exist_ok=True)
-        for stale in glob.glob(os.path.join(self.root, "shards", "*.partial")):
-            os.remove(stale)  # interrupted runs: redone
+        for r in mine:
+            stale = self.shard(r.run_id) + ".partial"
+            if os.path.exists(stale):
+                os.remove(stale)  # an interrupted run: redone
         write_json_atomic(self.manifest, {
             "fingerprint": fp, "config": plan.config, "job": token,
             "runs": [{k: v for k, v in asdict(r).items() if k not in ("options",)}
@@ -153,9 +156,9 @@ class CostModel:
             return run.cost * ratios[len(ratios) // 2]
         return run.cost
 
-    def order(self) -> list[RunSpec]:
+    def order(self, runs: list[RunSpec]) -> list[RunSpec]:
         self.refresh()
-        return sorted(self.plan.runs, key=lambda r: (-self.estimate(r), r.index))
+        return sorted(runs, key=lambda r: (-self.estimate(r), r.index))
 
 
 def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...]) -> None:
@@ -171,20 +174,24 @@ def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...
 
 
 def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
-             progress: bool = True, retry_failed: bool = False, finalize_dataset: bool = True
-             ) -> Summary | None:
+             progress: bool = True, retry_failed: bool = False, finalize_dataset: bool = True,
+             slice_: tuple[int, int] = (0, 1)) -> Summary | None:
     """Run every planned trajectory that is not done, then pack and finalize (world rank 0
-    returns the summary; other ranks return None)."""
+    returns the summary; other ranks return None).
+
+    ``slice_ = (i, n)`` takes only runs with ``index % n == i`` (one task of a job array);
+    packing then waits until every run of the plan is done (``wellforge pack``)."""
     from mpi4py import MPI
 
     world = comm if comm is not None else MPI.COMM_WORLD
     check_layout(world.size, ranks_per_run, plan.runs[0].resolution)
     work = WorkDir(out_dir, plan.dataset_name)
     error, token = None, None
+    mine = [r for r in plan.runs if r.index % slice_[1] == slice_[0]]
     if world.rank == 0:
         token = uuid.uuid4().hex[:12]
         try:
-            work.prepare(plan, token)
+            work.prepare(plan, token, mine)
         except ConfigError as e:
             error = str(e)
     error, token = world.bcast((error, token), root=0)
@@ -201,7 +208,7 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
     while True:
         nxt = -1
         if leader:
-            for r in costs.order():
+            for r in costs.order(mine):
                 if work.is_done(r.run_id):
                     continue
                 if os.path.exists(work.failed(r.run_id)) and not retry_failed:
@@ -255,10 +262,10 @@ def collect(plan: Plan, work: WorkDir, before: set[str], finalize_dataset: bool 
                 rec = json.load(fh)
             summary.failed[r.run_id] = f"{rec.get('reason')} at t = {rec.get('fail_time')}"
         else:
-            summary.failed[r.run_id] = "not run"
+            summary.pending.append(r.run_id)
     splits = {s for s, _ in groups}
-    if {"train", "valid", "test"} - splits:
-        return summary  # nothing consistent to pack; the caller reports the failures
+    if summary.pending or {"train", "valid", "test"} - splits:
+        return summary  # nothing consistent to pack yet; the caller reports why
     summary.files = pack(groups, work.dataset)
     if finalize_dataset:
         finalize(work.dataset, plan.system.card)

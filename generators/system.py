@@ -45,10 +45,28 @@ class Setup:
     problem: Any  # dedalus IVP
     axes: tuple[Axis, ...]
     outputs: dict[str, Any]  # Well field name -> dedalus field or operator
-    velocity: Any  # field the CFL condition reads
+    velocity: Any  # field the CFL condition reads; None: no advection, fixed step cfl.max_dt
     timestepper: str
     cfl: CFLSettings
     dtype: Any = np.float64
+
+
+@dataclass(frozen=True)
+class StationaryCheck:
+    """How to tell that a trajectory has stopped changing (e.g. a Gray–Scott run that decays
+    to a uniform state): the relative RMS change of stored ``field`` between consecutive
+    frames, ``||f_k - f_{k-1}|| / ||f_k||``, stays below ``rtol`` for the last ``frames``
+    frame pairs. What happens then is the run option ``stationary``: ``keep`` (no check),
+    ``flag`` (record per trajectory in the provenance) or ``replace`` (redraw the initial
+    condition with a derived seed, up to ``max_replace`` times, then flag)."""
+
+    field: str
+    rtol: float = 1e-5
+    frames: int = 10
+    max_replace: int = 3
+
+
+STATIONARY_POLICIES = ("keep", "flag", "replace")
 
 
 @dataclass
@@ -89,6 +107,10 @@ class System:
     card: SystemCard
     ic_params: tuple[ICParam, ...] = ()
     options: dict[str, Any] = {}  # system switches with defaults (documented in the card)
+    #: allowed values of the options that are choices (checked when a config is planned)
+    option_choices: dict[str, tuple] = {}
+    #: detection of trajectories that stop changing (policy: option ``stationary``)
+    stationary: StationaryCheck | None = None
     #: presets: name -> config mapping (resolution, stored_resolution, time, parameters, ...)
     presets: dict[str, dict] = {}
     #: PDE parameter renames for ``--well-compat`` (reproduce the Well's released naming)

@@ -98,3 +98,32 @@ def test_well_compat_names_reynolds_rayleigh(tmp_path):
     assert "_Rayleigh_" in os.path.basename(f0)
     with h5py.File(f0) as f:
         assert "Rayleigh" in f["scalars"] and "Reynolds" not in f["scalars"]
+
+
+def test_plan_counts_and_disk_size(capsys):
+    assert main(["plan", "rayleigh_benard", "--preset", "well", "--calibrate-steps", "0",
+                 "--ranks", "768", "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    assert est["runs"] == 1750 and est["files"] == 35 and est["ics_per_file"] == 50
+    assert est["splits"] == {"train": 1400, "valid": 175, "test": 175}  # 40/5/5 per file
+    # (1750 trajectories × 200 frames × 512 × 128 points × (2 scalars + 2 components)) float32
+    assert est["disk_bytes"] == 1750 * 200 * 512 * 128 * 4 * 4
+
+
+def test_plan_calibrates(capsys):
+    assert main(["plan", "shear_flow", "--calibrate-steps", "5", "--json"]) == 0
+    cal = json.loads(capsys.readouterr().out)["calibration"]
+    assert cal["steps"] == 5 and cal["s_per_step"] > 0 and cal["rss_mib"] > 10
+
+
+def test_job_array_slices_then_pack(tmp_path, capsys):
+    common = ["generate", "shear_flow", "--set", "n_frames=3", "--set", "resolution=16,32",
+              "--set", "stored_resolution=16,32", "--out", str(tmp_path), "--no-progress"]
+    assert main([*common, "--slice", "0/2"]) == 0
+    assert "3 runs pending" in capsys.readouterr().out
+    assert not (tmp_path / "shear_flow" / "stats.yaml").exists()
+    assert main([*common, "--slice", "1/2"]) == 0
+    assert main(["pack", str(tmp_path / "shear_flow")]) == 0
+    assert "6 done" in capsys.readouterr().out
+    assert (tmp_path / "shear_flow" / "stats.yaml").exists()
+    assert len(files(str(tmp_path / "shear_flow"))) == 6

@@ -21,6 +21,7 @@ COMMANDS = {
     "systems": "wellforge.generators.commands",
     "generate": "wellforge.generators.commands",
     "pack": "wellforge.generators.commands",
+    "plan": "wellforge.generators.commands",
     "finalize": "wellforge.schema.commands",
     "schema": "wellforge.schema.commands",
     "info": "wellforge.schema.commands",

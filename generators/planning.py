@@ -1,0 +1,76 @@
+"""``wellforge plan``: what a sweep will cost before it starts.
+
+Counts and disk size are exact (from the plan and the stored shapes); time and memory come
+from a short calibration run of the most expensive run at full resolution on one rank.
+"""
+
+from __future__ import annotations
+
+import math
+import resource
+import time
+
+import numpy as np
+
+from .config import Plan
+
+
+def disk_bytes(plan: Plan) -> int:
+    per_point = sum(len(plan.runs[0].stored_resolution) ** f.order for f in plan.system.card.fields)
+    r = plan.runs[0]
+    return int(len(plan.runs) * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
+
+
+def calibrate(plan: Plan, steps: int) -> dict:
+    """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
+    from mpi4py import MPI
+    import dedalus.public as d3
+
+    from .system import BuildContext
+
+    run = max(plan.runs, key=lambda r: r.cost)
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    t0 = time.perf_counter()
+    setup = plan.system.build(BuildContext(params=run.params, ic=run.ic,
+                                           resolution=run.resolution, seed=run.seed,
+                                           comm=MPI.COMM_SELF,
+                                           options={**plan.system.options, **run.options}))
+    solver = setup.problem.build_solver(getattr(d3, setup.timestepper))
+    c = setup.cfl
+    cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
+                 threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
+                 max_dt=c.max_dt)
+    cfl.add_velocity(setup.velocity)
+    build = time.perf_counter() - t0
+    dts = []
+    t1 = time.perf_counter()
+    for _ in range(steps):
+        dt = cfl.compute_timestep()
+        solver.step(dt)
+        dts.append(dt)
+    per_step = (time.perf_counter() - t1) / max(steps, 1)
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    dt = float(np.min(dts))
+    span = run.dt_out * (run.n_frames - 1)
+    return {"steps": steps, "s_per_step": per_step, "build_s": build, "dt": dt,
+            "at_max_dt": bool(dt >= c.max_dt), "steps_per_run": math.ceil(span / dt),
+            "rss_mib": max(rss, rss0) / 1024.0}
+
+
+def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -> dict:
+    files = plan.files()
+    groups = ranks // ranks_per_run
+    splits = {s: sum(1 for r in plan.runs if r.split == s) for s in ("train", "valid", "test")}
+    r0 = plan.runs[0]
+    out = {"runs": len(plan.runs), "files": len(files),
+           "ics_per_file": len(plan.runs) // max(len(files), 1), "splits": splits,
+           "groups": groups, "rounds": math.ceil(len(plan.runs) / groups),
+           "resolution": list(r0.resolution), "stored_resolution": list(r0.stored_resolution),
+           "n_frames": r0.n_frames, "dt_out": r0.dt_out, "disk_bytes": disk_bytes(plan)}
+    if calibrate_steps > 0:
+        cal = calibrate(plan, calibrate_steps)
+        run_s = cal["build_s"] + cal["steps_per_run"] * cal["s_per_step"]
+        out["calibration"] = cal
+        out["core_hours"] = len(plan.runs) * run_s / 3600  # ideal strong scaling within a run
+        out["wall_hours"] = out["rounds"] * run_s / ranks_per_run / 3600
+    return out

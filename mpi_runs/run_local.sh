@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Usage: mpi_runs/run_local.sh CONFIG.yaml [RANKS] [RANKS_PER_RUN] [OUT]
+set -euo pipefail
+CONFIG=${1:?config yaml}; P=${2:-$(nproc)}; R=${3:-1}; OUT=${4:-wellforge_out}
+export OMP_NUM_THREADS=1 NUMEXPR_MAX_THREADS=1
+EXTRA=()
+[ "$(id -u)" = 0 ] && EXTRA+=(--allow-run-as-root)
+[ "$P" -gt "$(nproc)" ] && EXTRA+=(--oversubscribe)
+exec mpirun "${EXTRA[@]}" -n "$P" wellforge generate "$CONFIG" --ranks-per-run "$R" --out "$OUT" --no-progress
