@@ -24,10 +24,11 @@ def disk_bytes(plan: Plan) -> int:
 def calibrate(plan: Plan, steps: int) -> dict:
     """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
     from mpi4py import MPI
-    import dedalus.public as d3
 
+    from .engine import dedalus
     from .system import BuildContext
 
+    d3 = dedalus()
     run = max(plan.runs, key=lambda r: r.cost)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()

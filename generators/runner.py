@@ -162,14 +162,10 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     the result says why and when.
     """
     from mpi4py import MPI
-    import dedalus.public as d3
 
-    from dedalus.tools.config import config as dedalus_config
+    from .engine import dedalus
 
-    # FFTW plans chosen by measurement differ from run to run and change the rounding;
-    # estimated plans make a rerun (a resumed sweep) reproduce the data bit for bit.
-    dedalus_config["transforms-fftw"]["PLANNING_RIGOR"] = "estimate"
-    dedalus_config["parallelism-fftw"]["PLANNING_RIGOR"] = "estimate"
+    d3 = dedalus()
     comm = comm if comm is not None else MPI.COMM_SELF
     leader = comm.rank == 0
     wall0, steps, dts = _time.perf_counter(), 0, []
