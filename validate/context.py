@@ -46,6 +46,8 @@ class Limits:
     small_read_bytes: int = 64 << 20  # coordinates, time, scalars, masks
     block_bytes: int = 16 << 20  # one read of the streaming pass
     chunk_cache_bytes: int = 16 << 20
+    #: read uncompressed one-frame chunks raw (H5Dread_chunk); 0 = always H5Dread
+    direct_chunks: int = 1
 
 
 #: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the

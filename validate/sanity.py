@@ -1,12 +1,14 @@
 """L3 data sanity, from one streaming pass per file in bounded memory.
 
 The ``frames`` reducer keeps, for the trajectory being read, per-frame statistics
-(sum, min, max per component; sum of squares and a random projection per frame), and
+(sum and sum of squares per component, a signature per frame), and
 when a trajectory ends turns them into the facts the checks report: non-finite frames,
 constant frames, frames equal to the previous one, the Well's 5-sigma outlier frames,
 and the trajectory's RMS (for the robust z-score across trajectories). Exact answers
-from cheap statistics: min/max are exact for NaN/Inf and constancy; a repeated frame is
-only a candidate until both frames are re-read and compared bit for bit.
+from cheap statistics: NaN and Inf propagate into the sums, and a frame whose variance
+is tiny is a candidate confirmed with an exact min == max on the data at hand; a
+repeated frame is only a candidate until both frames are re-read and compared bit for
+bit.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import numpy as np
 
 from .findings import Issue, region
 from .registry import check
-from .stream import Reducer, read_frame, reducer
+from .stream import Reducer, frame_minmax, read_frame, reducer
 
 MAX_LISTED = 20  # frames listed in one message
 OUTLIER_SIGMA = 5.0  # the Well's rule
@@ -56,21 +58,23 @@ def component_labels(ctx, field) -> list[str]:
 class Frames(Reducer):
     """Per-trajectory frame statistics and the facts L3 reports."""
 
+    #: a component is a constancy candidate when its variance is below this fraction of
+    #: its mean square (float32 lane sums are exact to ~1e-5); candidates are confirmed
+    #: exactly with min == max on the data at hand
+    CONST_RTOL = 1e-3
+
     def __init__(self, ctx, field, dset):
         super().__init__(ctx, field, dset)
         self.tv = bool(field.time_varying)
         self.out = {"nonfinite": [], "constant": [], "repeated": [], "outliers": [],
                     "rms": [], "labels": component_labels(ctx, field)}
-        self._reset()
-
-    def _reset(self):
         self.acc = None
-        self.bad_counts: dict[int, list[int]] = {}
 
     def _alloc(self, nt, nc):
-        self.acc = dict(sum=np.zeros((nt, nc)), min=np.full((nt, nc), np.inf, np.float32),
-                        max=np.full((nt, nc), -np.inf, np.float32), sumsq=np.zeros(nt),
-                        proj=np.zeros(nt))
+        self.acc = dict(sum=np.zeros((nt, nc)), sumsq=np.zeros((nt, nc)), sig=np.zeros(nt),
+                        min=np.full((nt, nc), np.inf), max=np.full((nt, nc), -np.inf),
+                        varies=np.zeros((nt, nc), bool), nan=np.zeros(nt, np.int64),
+                        inf=np.zeros(nt, np.int64), bad=np.zeros(nt, bool))
 
     def block(self, blk):
         st = blk.stats
@@ -80,56 +84,68 @@ class Frames(Reducer):
         a, sl = self.acc, slice(blk.t0, blk.t0 + blk.nf)
         a["sum"][sl] += st.sum
         a["sumsq"][sl] += st.sumsq
-        a["proj"][sl] += st.proj
-        np.minimum(a["min"][sl], st.min, out=a["min"][sl])
-        np.maximum(a["max"][sl], st.max, out=a["max"][sl])
-        bad = ~(np.isfinite(st.min).all(axis=1) & np.isfinite(st.max).all(axis=1))
-        for k in np.flatnonzero(bad):  # rare path: count on the data at hand
+        a["sig"][sl] += st.sig
+        n = blk.data[0].size / blk.nc
+        finite = np.isfinite(st.sum).all(axis=1) & np.isfinite(st.sumsq).all(axis=1)
+        with np.errstate(all="ignore"):
+            ms = st.sumsq / n
+            var = ms - (st.sum / n) ** 2
+            cand = (var <= self.CONST_RTOL * ms + 1e-300) & finite[:, None]
+        a["varies"][sl] |= ~cand
+        for k in np.flatnonzero(~finite | cand.any(axis=1)):  # rare: exact answers on the data
+            t = blk.t0 + int(k)
             d = blk.data[k]
-            c = self.bad_counts.setdefault(blk.t0 + int(k), [0, 0])
-            c[0] += int(np.isnan(d).sum())
-            c[1] += int(np.isinf(d).sum())
+            if not finite[k]:
+                nan, inf = int(np.isnan(d).sum()), int(np.isinf(d).sum())
+                a["nan"][t] += nan
+                a["inf"][t] += inf
+                a["bad"][t] |= bool(nan or inf)
+                if not (nan or inf):  # float32 overflow of the sums: recompute in float64
+                    x = d.reshape(-1, blk.nc).astype(np.float64)
+                    a["sum"][t] += x.sum(axis=0) - np.nan_to_num(st.sum[k])
+                    a["sumsq"][t] += (x * x).sum(axis=0) - np.nan_to_num(st.sumsq[k])
+                continue
+            mn, mx = frame_minmax(d, blk.nc)
+            np.minimum(a["min"][t], mn, out=a["min"][t])
+            np.maximum(a["max"][t], mx, out=a["max"][t])
 
     def end_trajectory(self, traj):
         a = self.acc
         if a is None:
             return
-        n_pts = float(np.prod(self.field.frame_shape or (1,)))
-        finite = np.isfinite(a["min"]).all(axis=1) & np.isfinite(a["max"]).all(axis=1)
-        if (~finite).any():
-            ts = np.flatnonzero(~finite)
-            nan = sum(self.bad_counts.get(int(t), [0, 0])[0] for t in ts)
-            inf = sum(self.bad_counts.get(int(t), [0, 0])[1] for t in ts)
-            self.out["nonfinite"].append((traj, [int(t) for t in ts], nan, inf))
+        n_pts = float(np.prod(self.field.frame_shape or (1,))) / a["sum"].shape[1]
+        finite = ~a["bad"]
+        if a["bad"].any():
+            ts = np.flatnonzero(a["bad"])
+            self.out["nonfinite"].append((traj, [int(t) for t in ts], int(a["nan"].sum()),
+                                          int(a["inf"].sum())))
         if self.tv:
-            const = (a["min"] == a["max"]) & finite[:, None]
+            const = ~a["varies"] & (a["min"] == a["max"]) & finite[:, None]
             const[0] = False  # the initial condition may be uniform (the Well's rule: t > 0)
             if const.any():
                 self.out["constant"].append(
                     (traj, {int(t): [int(c) for c in np.flatnonzero(const[t])]
                             for t in np.flatnonzero(const.any(axis=1))}))
             self.out["repeated"] += [(traj, t) for t in self._repeats(traj, finite)]
-        # sums of huge finite values may overflow float32 lanes: leave those frames out
-        finite &= np.isfinite(a["sum"]).all(axis=1) & np.isfinite(a["sumsq"])
-        if self.tv:
             self._outliers(traj, finite, const, n_pts)
         if finite.any():
             ms = a["sumsq"][finite].sum() / (finite.sum() * n_pts * a["sum"].shape[1])
             self.out["rms"].append(float(np.sqrt(ms)))
         else:
             self.out["rms"].append(float("nan"))
-        self._reset()
+        self.acc = None
 
     def _repeats(self, traj, finite) -> list[int]:
+        """Candidates have bit-identical lane sums (identical data give identical sums);
+        each is confirmed by re-reading both frames and comparing them bit for bit."""
         a = self.acc
         same = np.all(a["sum"][1:] == a["sum"][:-1], axis=1) \
-            & np.all(a["min"][1:] == a["min"][:-1], axis=1) \
-            & np.all(a["max"][1:] == a["max"][:-1], axis=1) \
-            & (np.abs(a["proj"][1:] - a["proj"][:-1])
-               <= 1e-5 * (np.abs(a["proj"][1:]) + np.abs(a["proj"][:-1])) + 1e-30) \
+            & np.all(a["sumsq"][1:] == a["sumsq"][:-1], axis=1) \
+            & (np.abs(a["sig"][1:] - a["sig"][:-1])
+               <= 1e-9 * (np.abs(a["sig"][1:]) + np.abs(a["sig"][:-1])) + 1e-300) \
             & finite[1:] & finite[:-1]
         out = []
-        for k in np.flatnonzero(same):  # candidates: confirm bit for bit
+        for k in np.flatnonzero(same):
             t = int(k) + 1
             prev = read_frame(self.dset, self.field, traj, t - 1)
             cur = read_frame(self.dset, self.field, traj, t)
@@ -144,12 +160,11 @@ class Frames(Reducer):
         the trajectory's RMS, so that float rounding of a conserved mean never counts."""
         a = self.acc
         nc = a["sum"].shape[1]
-        ok_f = finite.copy()
-        if ok_f.sum() < 3:
+        if finite.sum() < 3:
             return
-        rms = np.sqrt(a["sumsq"][ok_f].sum() / (ok_f.sum() * n_pts * nc))
+        rms = np.sqrt(a["sumsq"][finite].sum() / (finite.sum() * n_pts * nc))
         for c in range(nc):
-            ok = ok_f & ~const[:, c]
+            ok = finite & ~const[:, c]
             if ok.sum() < 3:
                 continue
             m = a["sum"][ok, c] / n_pts

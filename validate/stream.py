@@ -3,9 +3,9 @@ frames of one trajectory (or, when one frame is larger than the block budget, in
 along the first spatial axis), into one reused buffer. Reducers subscribe to the pass;
 checks read the reducers' results and never touch h5py themselves.
 
-Per block the pass computes cheap per-frame statistics once (:class:`FrameStats`: sum,
-min and max per tensor component, sum of squares and a random projection per frame)
-that every reducer may use; a reducer that needs the raw values gets the block too.
+Per block the pass computes cheap per-frame statistics once (:class:`FrameStats`: sum
+and sum of squares per tensor component, and a signature of the frame) that every
+reducer may use; a reducer that needs the raw values gets the block too.
 
 Writing a reducer (for the physics checks of a later level)::
 
@@ -63,35 +63,15 @@ class Reducer:
         return None
 
 
-def _lane_reduce(x: np.ndarray, ufunc, to64: bool) -> np.ndarray:
-    """Reduce ``x`` of shape (nf, P, nc) over P to (nf, nc), vectorised along contiguous
-    lanes (a plain reduction over a strided axis is ~20x slower for small nc)."""
-    nf, p, nc = x.shape
-    lanes = 1024 if p >= 8192 else 32 if p >= 256 else 0
-    if not lanes:
-        r = ufunc.reduce(x, axis=1)
-        return r.astype(np.float64) if to64 else r
-    m = p // lanes
-    head = x[:, : m * lanes].reshape(nf, m, lanes * nc)
-    r = ufunc.reduce(head, axis=1)
-    if to64:
-        r = r.astype(np.float64)
-    r = _lane_reduce(r.reshape(nf, lanes, nc), ufunc, False)
-    if m * lanes < p:
-        tail = ufunc.reduce(x[:, m * lanes:], axis=1)
-        r = ufunc(r, tail.astype(np.float64) if to64 else tail)
-    return r
-
-
 @dataclass
 class FrameStats:
-    """Per-frame statistics of one block (frames along axis 0)."""
+    """Per-frame statistics of one block (frames along axis 0). Two passes over the
+    data (sum and sum of squares, per contiguous lane); min/max are left to the rare
+    frames that need them (see ``frame_minmax``)."""
 
     sum: np.ndarray  # (nf, nc) float64
-    min: np.ndarray  # (nf, nc)
-    max: np.ndarray  # (nf, nc)
-    sumsq: np.ndarray  # (nf,) float64
-    proj: np.ndarray  # (nf,) float64, projection on a fixed pseudo-random vector
+    sumsq: np.ndarray  # (nf, nc) float64
+    sig: np.ndarray  # (nf,) float64: projection of the lane sums on fixed random weights
 
 
 _WEIGHTS: dict[int, np.ndarray] = {}
@@ -100,24 +80,43 @@ _WEIGHTS: dict[int, np.ndarray] = {}
 def _weights(n: int) -> np.ndarray:
     w = _WEIGHTS.get(n)
     if w is None:
-        if len(_WEIGHTS) > 8:
+        if len(_WEIGHTS) > 16:
             _WEIGHTS.clear()
-        w = np.random.default_rng(12345).standard_normal(n).astype(np.float32)
+        w = np.random.default_rng(12345).standard_normal(n)
         _WEIGHTS[n] = w
     return w
 
 
+def _lanes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Lane sums and sums of squares of ``x`` (nf, P, nc): (nf, lanes*nc) float64 each."""
+    nf, p, nc = x.shape
+    lanes = 1024 if p >= 8192 else 32 if p >= 256 else 1
+    m = p // lanes
+    head = x[:, : m * lanes].reshape(nf, m, lanes * nc)
+    s1 = head.sum(axis=1, dtype=np.float32).astype(np.float64)
+    s2 = np.einsum("fmk,fmk->fk", head, head).astype(np.float64)
+    if m * lanes < p:
+        tail = x[:, m * lanes:].astype(np.float64)
+        s1[:, :nc] += tail.sum(axis=1)
+        s2[:, :nc] += (tail * tail).sum(axis=1)
+    return s1, s2, lanes
+
+
 def frame_stats(data: np.ndarray, nc: int) -> FrameStats:
     nf = data.shape[0]
-    flat = data.reshape(nf, -1)
-    x = flat.reshape(nf, -1, nc)
+    x = data.reshape(nf, -1, nc)
     with np.errstate(all="ignore"):
-        s = _lane_reduce(x, np.add, True)
-        mn = _lane_reduce(x, np.minimum, False)
-        mx = _lane_reduce(x, np.maximum, False)
-        sq = np.array([float(np.dot(r, r)) for r in flat])
-        pj = (flat @ _weights(flat.shape[1])).astype(np.float64)
-    return FrameStats(s, mn, mx, sq, pj)
+        s1, s2, lanes = _lanes(x)
+        w = _weights(s1.shape[1])
+        sig = s1 @ w + s2 @ w[::-1]
+        return FrameStats(s1.reshape(nf, lanes, nc).sum(axis=1),
+                          s2.reshape(nf, lanes, nc).sum(axis=1), sig)
+
+
+def frame_minmax(frame: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray]:
+    """Exact min and max per component of one frame (or slab)."""
+    x = frame.reshape(-1, nc)
+    return x.min(axis=0), x.max(axis=0)
 
 
 @dataclass
@@ -141,12 +140,14 @@ class Block:
 class Plan:
     """How a field is cut into blocks within the byte budget."""
 
-    def __init__(self, field, dset, budget: int):
+    def __init__(self, field, dset, budget: int, direct: bool = True):
         self.field = field
         self.frame = field.frame_shape
         self.n_traj = field.shape[0] if field.sample_varying else None
         self.n_time = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
         frame_bytes = max(1, math.prod(self.frame)) * 4
+        self.frame_bytes = frame_bytes
+        self.direct = False
         if frame_bytes <= budget or not self.frame:
             self.rows_per_slab = None
             nf = max(1, budget // frame_bytes)
@@ -156,6 +157,13 @@ class Plan:
                 if 1 < ct <= nf:
                     nf -= nf % ct
             self.frames_per_block = min(nf, self.n_time)
+            # Fast path: one uncompressed little-endian float32 chunk per frame (what
+            # WellWriter writes) is read raw with H5Dread_chunk, straight into the buffer.
+            lead = field.lead
+            self.direct = bool(
+                direct and chunks and tuple(chunks) == (1,) * lead + tuple(self.frame)
+                and dset.dtype == np.dtype("<f4") and lead > 0
+                and dset.id.get_create_plist().get_nfilters() == 0)
         else:
             row_bytes = frame_bytes // self.frame[0]
             self.rows_per_slab = max(1, budget // max(row_bytes, 1))
@@ -204,7 +212,7 @@ def run_stream(ctx, names: list[str]) -> None:
         active = [cls(ctx, field, dset) for cls in classes if cls.wants(ctx, field)]
         if not active:
             continue
-        plan = Plan(field, dset, budget)
+        plan = Plan(field, dset, budget, ctx.options.limits.direct_chunks)
         buf = np.empty(plan.frames_per_block * max(1, math.prod(
             plan.frame if plan.rows_per_slab is None else
             (plan.rows_per_slab, *plan.frame[1:]))), dtype=np.float32)
@@ -217,6 +225,11 @@ def run_stream(ctx, names: list[str]) -> None:
                              else (rows.stop - rows.start, *plan.frame[1:]))
                     data = buf[: nf * math.prod(shape)].reshape((nf, *shape))
                     sel = plan.selection(traj, t0, nf, rows)
+                    if plan.direct and _read_chunks(dset, plan, traj, t0, data):
+                        blk = Block(traj, t0, data, field.ncomp, rows, s_i)
+                        for r in active:
+                            r.block(blk)
+                        continue
                     try:
                         if sel:
                             dset.read_direct(data.reshape(_sel_shape(plan, nf, shape)),
@@ -248,3 +261,21 @@ def run_stream(ctx, names: list[str]) -> None:
 def _sel_shape(plan: Plan, nf: int, shape) -> tuple[int, ...]:
     """Shape of the selected region (h5py drops integer-indexed axes)."""
     return ((nf,) if plan.field.time_varying else ()) + tuple(shape)
+
+
+def _read_chunks(dset, plan: Plan, traj, t0: int, data: np.ndarray) -> bool:
+    """Read whole-frame chunks raw into ``data``; False (caller falls back to a normal
+    read) when a chunk is missing, filtered or not exactly one frame of bytes."""
+    raw = data.reshape(data.shape[0], -1).view(np.uint8)
+    zeros = (0,) * len(plan.frame)
+    try:
+        for j in range(data.shape[0]):
+            t = t0 + j
+            off = ((traj,) if plan.n_traj is not None else ()) + \
+                ((t,) if plan.field.time_varying else ()) + zeros
+            mask, mv = dset.id.read_direct_chunk(off, out=raw[j])
+            if mask != 0 or len(mv) != plan.frame_bytes:
+                return False
+    except Exception:  # noqa: BLE001 - unallocated chunk etc.: the normal read decides
+        return False
+    return True

@@ -1,0 +1,211 @@
+"""Benchmark ``wellforge validate`` (L0-L3) on a ~2 GB synthetic Well file.
+
+Compares, on the same file with a warm page cache, each in a fresh process:
+
+- ``read_whole``   h5py: every dataset read once into one numpy array (``dset[()]``)
+- ``read_blocks``  h5py: every dataset read once, one trajectory-block at a time into new
+                   numpy arrays (what a plain streaming reader does)
+- ``read_direct``  h5py: every dataset read once into one reused buffer (``read_direct``),
+                   the fastest way h5py offers
+- ``validate``     ``wellforge validate FILE --level 3`` (L0, L1, L3; one streaming pass)
+- ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
+                   NaN, constant and mean computation per frame and component
+
+and reports wall time and peak RSS (``resource.getrusage``, self and children).
+
+    python bench/bench_validate.py [--size-gb 2] [--file /tmp/wf_bench.hdf5] [--keep]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def make_file(path: str, size_gb: float) -> None:
+    from wellforge.schema.synthetic import frame, grids
+    from wellforge.schema.writer import WellWriter
+
+    nx, ny, n_traj = 512, 256, 8
+    per_step = nx * ny * 4 * (1 + 2 + 4)  # c, velocity, T (float32)
+    n_time = max(4, int(round(size_gb * 2**30 / per_step / n_traj)))
+    x, y = grids(nx, ny)
+    t = 0.05 * np.arange(n_time)
+    with WellWriter(path, "bench", n_traj, t, time_units="s") as w:
+        w.add_dimension("x", x, units="m")
+        w.add_dimension("y", y, units="m")
+        w.add_parameter("alpha", 1.0)
+        w.add_field("c", order=0, units="1")
+        w.add_field("velocity", order=1, units="m/s")
+        w.add_field("T", order=2, units="Pa")
+        w.add_boundary_condition("x", "PERIODIC")
+        w.add_boundary_condition("y", "WALL", variant="noslip")
+        for i in range(n_traj):
+            for k in range(n_time):
+                w.write_frame(i, k, frame(x, y, t[k], 1.0 + 0.1 * i))
+
+
+def _datasets(f):
+    out = []
+    f.visititems(lambda n, o: out.append(o) if hasattr(o, "dtype") else None)
+    return out
+
+
+def task_read_whole(path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        for d in _datasets(f):
+            d[()]
+
+
+def task_read_blocks(path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        for d in _datasets(f):
+            if d.ndim >= 3:
+                step = max(1, (16 << 20) // (int(np.prod(d.shape[2:])) * 4))
+                for i in range(d.shape[0]):
+                    for t0 in range(0, d.shape[1], step):
+                        d[i, t0:t0 + step]
+            else:
+                d[()]
+
+
+def task_read_direct(path):
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        for d in _datasets(f):
+            if d.ndim >= 3:
+                step = max(1, (16 << 20) // (int(np.prod(d.shape[2:])) * 4))
+                buf = np.empty((step, *d.shape[2:]), dtype=d.dtype)
+                for i in range(d.shape[0]):
+                    for t0 in range(0, d.shape[1], step):
+                        n = min(step, d.shape[1] - t0)
+                        d.read_direct(buf[:n], np.s_[i, t0:t0 + n])
+            else:
+                d[()]
+
+
+def task_validate(path):
+    from wellforge.cli import main
+
+    rc = main(["validate", path, "--level", "3", "--format", "json", "--output", os.devnull])
+    if rc != 0:
+        raise SystemExit(f"validate returned {rc}")
+
+
+def task_well_loop(path):
+    """The per-frame logic of the Well's scripts/check_thewell_data.py."""
+    import h5py
+
+    with h5py.File(path, "r") as f:
+        n_dims = int(f.attrs["n_spatial_dims"])
+        for g in ("t0_fields", "t1_fields", "t2_fields"):
+            for name in f[g]:
+                d = f[g][name]
+                space = d.shape[2:2 + n_dims]
+                means = {}
+                for traj in range(d.shape[0]):
+                    for t in range(d.shape[1]):
+                        arrays = d[traj, t, ...].reshape(*space, -1)
+                        arrays = np.moveaxis(arrays, -1, 0)
+                        for dim, a in enumerate(arrays):
+                            if np.isnan(a).any():
+                                continue
+                            if np.all(a == a.item(0)) and t > 0:
+                                continue
+                            means.setdefault((traj, dim), []).append(np.nanmean(a))
+                for vals in means.values():
+                    m, s = np.mean(vals), np.std(vals)
+                    [v for v in vals if np.sqrt((v - m) ** 2) >= 5 * s]
+
+
+TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
+         "read_direct": task_read_direct, "validate": task_validate,
+         "well_loop": task_well_loop}
+
+
+def measure(task: str, path: str) -> dict:
+    """Run one task in a fresh process; wall time and peak RSS (self and children)."""
+    out = subprocess.run([sys.executable, __file__, "--run-task", task, "--file", path],
+                         capture_output=True, text=True, env={**os.environ,
+                                                              "OMP_NUM_THREADS": "1"})
+    if out.returncode != 0:
+        raise SystemExit(f"{task} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def run_task(task: str, path: str) -> None:
+    t0 = time.perf_counter()
+    TASKS[task](path)
+    wall = time.perf_counter() - t0
+    rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
+              resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+    print(json.dumps({"task": task, "wall_s": wall, "peak_rss_mb": rss / 1024}))
+
+
+def cpu_name() -> str:
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size-gb", type=float, default=2.0)
+    ap.add_argument("--file", default="/tmp/wf_bench.hdf5")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--keep", action="store_true", help="keep the file afterwards")
+    ap.add_argument("--run-task", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.run_task:
+        run_task(args.run_task, args.file)
+        return
+    if not os.path.exists(args.file):
+        t0 = time.perf_counter()
+        make_file(args.file, args.size_gb)
+        print(f"wrote {args.file} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+    size = os.path.getsize(args.file)
+    measure("read_direct", args.file)  # warm the page cache
+    results: dict[str, list[dict]] = {k: [] for k in TASKS}
+    for _ in range(args.repeat):
+        for task in TASKS:
+            if task == "well_loop" and results[task]:
+                continue  # slow; once is enough
+            results[task].append(measure(task, args.file))
+    best = {k: min(v, key=lambda r: r["wall_s"]) for k, v in results.items() if v}
+    rows = []
+    for k, r in best.items():
+        rows.append(f"| {k} | {r['wall_s']:.2f} | {size / r['wall_s'] / 1e9:.2f} | "
+                    f"{r['peak_rss_mb']:.0f} | {r['wall_s'] / best['read_blocks']['wall_s']:.2f} | "
+                    f"{r['wall_s'] / best['read_whole']['wall_s']:.2f} | "
+                    f"{r['wall_s'] / best['read_direct']['wall_s']:.2f} |")
+    print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"date: {time.strftime('%Y-%m-%d')}; file: {size / 1e9:.2f} GB; best of "
+          f"{args.repeat} (well_loop: 1), warm page cache, OMP_NUM_THREADS=1")
+    print("| task | wall s | GB/s | peak RSS MB | / read_blocks | / read_whole | / read_direct |")
+    print("|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+    if not args.keep:
+        os.remove(args.file)
+
+
+if __name__ == "__main__":
+    main()
