@@ -22,7 +22,7 @@ demo: install
 	@echo "demo dataset: $(abspath $(DEMO_OUT))/shear_flow"
 
 test: install
-	$(VENV)/bin/python -m pytest -q
+	WELLFORGE_REQUIRE_WELL=1 $(VENV)/bin/python -m pytest -q
 
 test-fast: install
 	$(VENV)/bin/python -m pytest -q -m "not slow"

@@ -84,9 +84,9 @@ def test_rerun_skips_done_runs(dataset, out, capsys):
 
 
 def test_loads_in_welldataset(dataset):
-    pytest.importorskip("the_well")
-    from .well_loader import assert_loads_in_well
+    from .well_loader import assert_loads_in_well, require_well
 
+    require_well()
     assert assert_loads_in_well(dataset) > 0
 
 

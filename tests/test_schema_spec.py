@@ -144,3 +144,13 @@ def test_sigkill_leaves_only_partial(tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert sorted(os.listdir(tmp_path)) == ["killed.hdf5.partial"]
+
+
+def test_format_doc_is_rendered_from_the_spec():
+    import os
+
+    from wellforge.schema.spec import render_markdown
+
+    path = os.path.join(os.path.dirname(__file__), "..", "schema", "FORMAT.md")
+    with open(path) as fh:
+        assert fh.read() == render_markdown(), "run: wellforge schema -o schema/FORMAT.md"
