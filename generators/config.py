@@ -303,6 +303,10 @@ def build_plan(system: System, cfg: dict) -> Plan:
     if options.get("y_grid") not in (None, "chebyshev", "uniform"):
         raise ConfigError(f"options.y_grid: {options['y_grid']!r} is not one of chebyshev, "
                           "uniform")
+    for k, allowed in system.option_choices.items():
+        if options.get(k) not in allowed:
+            raise ConfigError(f"options.{k}: {options.get(k)!r} is not one of "
+                              f"{', '.join(map(str, allowed))}")
 
     p_allowed = {p.name: (p.low, p.high, None) for p in system.card.parameters}
     ic_allowed = {p.name: (p.low, p.high, p.choices) for p in system.ic_params}
@@ -341,6 +345,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
         "ranks_per_run": cfg.get("ranks_per_run"), "wellforge_version": __version__,
     }
     root = np.random.SeedSequence(seed)
+    ic_defaults = {p.name: p.default for p in system.ic_params if p.default is not None}
     runs = []
     for pi, pc in enumerate(pcombos):
         file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
@@ -354,6 +359,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
             split_of[ic_i] = ("valid" if rank < n_valid else
                               "test" if rank < n_valid + n_test else "train")
         for ii, ic in enumerate(iccombos):
+            ic = {**ic_defaults, **ic}  # provenance names every IC parameter, family included
             index = pi * len(iccombos) + ii
             run_seed = int(np.random.SeedSequence(root.entropy, spawn_key=(index,))
                            .generate_state(1)[0])

@@ -86,6 +86,18 @@ def _provenance(path: str) -> dict:
         return out
 
 
+def _ic_summary(files: list[str]) -> dict[str, list]:
+    """Distinct values of every IC parameter over all trajectories (from provenance)."""
+    values: dict[str, list] = {}
+    for p in files:
+        for ic in _provenance(p).get("ic", []) or []:
+            if isinstance(ic, dict):
+                for k, v in ic.items():
+                    if v not in values.setdefault(k, []):
+                        values[k].append(v)
+    return {k: sorted(v, key=str) for k, v in values.items()}
+
+
 def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
@@ -131,6 +143,11 @@ def dataset_card(root: str, card: SystemCard | None = None) -> str:
         f"- Constant scalars: {', '.join(meta['constant_scalar_names']) or 'none'}",
         "",
     ]
+    ics = _ic_summary([p for fs in counts.values() for p in fs])
+    if ics:
+        lines += ["## Initial conditions used", ""]
+        lines += [f"- `{k}`: {', '.join(map(str, v))}" for k, v in ics.items()]
+        lines.append("")
     if prov:
         lines += ["## How it was generated", ""]
         for key in ("generator", "system", "dedalus_version", "timestepper", "resolution_simulated",

@@ -17,7 +17,7 @@ def run_cli(args, capsys, tmp_path):
 
 
 @pytest.mark.parametrize("args,needle", [
-    (["generate", "no_such_system"], "unknown system 'no_such_system'; available: rayleigh_benard, shear_flow"),
+    (["generate", "no_such_system"], "unknown system 'no_such_system'; available: "),
     (["generate", "shear_flow", "--set", "Foo=1"], "--set Foo: unknown name; allowed: Reynolds, Schmidt"),
     (["generate", "shear_flow", "--set", "Reynolds=-5"], "parameters.Reynolds: -5 is out of range [1, 1e+07]"),
     (["generate", "shear_flow", "--set", "resolution=33,64"], "resolution.x: 33 is not FFT-friendly"),
