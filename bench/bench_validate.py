@@ -8,6 +8,7 @@ Compares, on the same file with a warm page cache, each in a fresh process:
 - ``read_direct``  h5py: every dataset read once into one reused buffer (``read_direct``),
                    the fastest way h5py offers
 - ``validate``     ``wellforge validate FILE --level 3`` (L0, L1, L3; one streaming pass)
+- ``validate_h5dread``  the same with the raw-chunk fast path off (every read via H5Dread)
 - ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
                    NaN, constant and mean computation per frame and component
 
@@ -107,6 +108,24 @@ def task_validate(path):
         raise SystemExit(f"validate returned {rc}")
 
 
+def task_validate_h5dread(path):
+    """The same validation without the raw-chunk fast path (every read through H5Dread),
+    as for compressed or differently chunked files."""
+    import tempfile
+
+    from wellforge.cli import main
+
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+        fh.write("[validate.limits]\ndirect_chunks = 0\n")
+    try:
+        rc = main(["validate", path, "--level", "3", "--config", fh.name, "--format", "json",
+                   "--output", os.devnull])
+    finally:
+        os.remove(fh.name)
+    if rc != 0:
+        raise SystemExit(f"validate returned {rc}")
+
+
 def task_well_loop(path):
     """The per-frame logic of the Well's scripts/check_thewell_data.py."""
     import h5py
@@ -135,7 +154,7 @@ def task_well_loop(path):
 
 TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
          "read_direct": task_read_direct, "validate": task_validate,
-         "well_loop": task_well_loop}
+         "validate_h5dread": task_validate_h5dread, "well_loop": task_well_loop}
 
 
 def measure(task: str, path: str) -> dict:

@@ -269,9 +269,11 @@ def _refused_result(t: Target, opts: Options, msg: str) -> dict:
     return {"findings": [f], "facts": None, "summary": {}, "refused": True}
 
 
-def run_files(targets: list[Target], opts: Options, needs: tuple[str, ...]) -> list[dict]:
+def run_files(targets: list[Target], opts: Options, needs: list[tuple[str, ...]]
+              ) -> list[dict]:
+    """Validate files (``needs[i]``: reducers the dataset checks want from file i)."""
     if not opts.isolate:
-        return [validate_file(t, opts, needs) for t in targets]
+        return [validate_file(t, opts, n) for t, n in zip(targets, needs)]
     mpc = mp.get_context("fork")
     results: list[dict | None] = [None] * len(targets)
     pending = list(enumerate(targets))
@@ -280,7 +282,7 @@ def run_files(targets: list[Target], opts: Options, needs: tuple[str, ...]) -> l
         while pending and len(running) < max(1, opts.jobs):
             i, t = pending.pop(0)
             r, w = mpc.Pipe(duplex=False)
-            p = mpc.Process(target=_child, args=(w, t, opts, needs), daemon=True)
+            p = mpc.Process(target=_child, args=(w, t, opts, needs[i]), daemon=True)
             p.start()
             w.close()
             running[r] = (i, p, time.monotonic())
@@ -315,6 +317,10 @@ def run_files(targets: list[Target], opts: Options, needs: tuple[str, ...]) -> l
 
 # -- a run ------------------------------------------------------------------------------
 
+def _dataset_group(g: Group) -> bool:
+    return g.is_dataset_dir or len(g.targets) > 1
+
+
 def _suppressed(f: Finding, opts: Options) -> bool:
     if f.refused:
         return False  # refusals cannot be suppressed: the file was not validated
@@ -335,7 +341,9 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
     ds_rules = selected_rules(opts, "dataset") if dataset_checks else []
     needs = tuple(sorted({n for r in ds_rules for n in r.needs}))
     all_targets = [t for g in groups for t in g.targets]
-    results = run_files(all_targets, opts, needs)
+    # reducers for dataset checks only where dataset checks will run
+    per_target = [needs if _dataset_group(g) else () for g in groups for _ in g.targets]
+    results = run_files(all_targets, opts, per_target)
     findings: list[Finding] = [f for res in results for f in res["findings"]]
     k = 0
     for g in groups:
@@ -346,7 +354,7 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
             files.append(dict(path=t.path, display=t.display, logical=t.logical, split=t.split,
                               facts=res["facts"], summary=res["summary"],
                               refused=res["refused"]))
-        if not ds_rules or (len(files) < 2 and not g.is_dataset_dir):
+        if not ds_rules or not _dataset_group(g):
             continue
         ds = DatasetContext(g.root, g.display, opts, files, g.is_dataset_dir)
         for r in ds_rules:

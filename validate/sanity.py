@@ -17,7 +17,7 @@ import numpy as np
 
 from .findings import Issue, region
 from .registry import check
-from .stream import Reducer, frame_minmax, read_frame, reducer
+from .stream import Reducer, frame_minmax, frames_equal, reducer
 
 MAX_LISTED = 20  # frames listed in one message
 OUTLIER_SIGMA = 5.0  # the Well's rule
@@ -145,11 +145,10 @@ class Frames(Reducer):
                <= 1e-9 * (np.abs(a["sig"][1:]) + np.abs(a["sig"][:-1])) + 1e-300) \
             & finite[1:] & finite[:-1]
         out = []
+        budget = self.ctx.options.limits.block_bytes
         for k in np.flatnonzero(same):
             t = int(k) + 1
-            prev = read_frame(self.dset, self.field, traj, t - 1)
-            cur = read_frame(self.dset, self.field, traj, t)
-            if np.array_equal(prev, cur):
+            if frames_equal(self.dset, self.field, traj, t - 1, t, budget):
                 out.append(t)
         return out
 

@@ -488,9 +488,13 @@ def _bc_groups(ctx) -> list[dict]:
             g = ctx.get(path)
             bt = read_attr(g, "bc_type")
             mask = ctx.get(path + "/mask") if ctx.kind(path + "/mask") == "dataset" else None
+            dims = read_attr(g, "associated_dims")
+            # a single string (the Well's dummy fixture) is a WF102 error, but read it as
+            # the one dim it names so that the mask is still checked
+            dims = [attr_str(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
             out.append(dict(name=name, path=path,
                             bc_type=attr_str(bt) if isinstance(bt, (str, bytes)) else None,
-                            dims=as_str_list(read_attr(g, "associated_dims")),
+                            dims=dims,
                             flags=_flags(g), mask=mask))
     ctx._bc_cache = out
     return out

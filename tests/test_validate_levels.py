@@ -1,0 +1,147 @@
+"""Properties of the levels beyond single faults: the Well's own dummy-fixture defects are
+all reported at once, the streaming statistics equal the Well's stats computation, and
+slab-wise reading (frames larger than the block budget) gives the same answers."""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+
+from wellforge.schema.dataset import split_files
+from wellforge.schema.stats import compute_stats
+from wellforge.validate.context import Limits, Options
+from wellforge.validate.dataset_checks import recompute_stats
+from wellforge.validate.runner import Target, validate, validate_file
+
+
+def write_well_dummy(path):
+    """A file with the defects of the Well's ``the_well/utils/dummy_data.py`` (Appendix A
+    of the validator anchors): no @time_varying on time, associated_dims a scalar string,
+    periodic masks all False."""
+    n, T, nx, ny = 2, 4, 8, 8
+    with h5py.File(path, "w") as f:
+        f.attrs.update(dataset_name="dummy", n_spatial_dims=2, n_trajectories=n,
+                       grid_type="cartesian", simulation_parameters=[])
+        d = f.create_group("dimensions")
+        d.attrs["spatial_dims"] = ["x", "y"]
+        t = d.create_dataset("time", data=np.arange(T, dtype=np.float32))
+        t.attrs["sample_varying"] = False
+        for name, size in (("x", nx), ("y", ny)):
+            c = d.create_dataset(name, data=np.linspace(0, 1, size, dtype=np.float32))
+            c.attrs.update(sample_varying=False, time_varying=False)
+        bc = f.create_group("boundary_conditions")
+        for dim, size in (("x", nx), ("y", ny)):
+            g = bc.create_group(f"{dim}_periodic")
+            g.attrs.update(bc_type="PERIODIC", associated_dims=dim, associated_fields=[],
+                           sample_varying=False, time_varying=False)
+            mask = np.zeros(size, bool)
+            mask[0] = mask[-1]  # the fixture's bug: copies a False
+            g["mask"] = mask
+        s = f.create_group("scalars")
+        s.attrs["field_names"] = []
+        for order in (0, 1, 2):
+            g = f.create_group(f"t{order}_fields")
+            g.attrs["field_names"] = ["a"] if order == 0 else []
+        rng = np.random.default_rng(0)
+        a = f["t0_fields"].create_dataset("a", data=rng.random((n, T, nx, ny), np.float32))
+        a.attrs.update(dim_varying=[True, True], sample_varying=True, time_varying=True)
+
+
+def test_well_dummy_defects_reported_all_at_once(tmp_path):
+    p = str(tmp_path / "dummy.hdf5")
+    write_well_dummy(p)
+    rep = validate([p], Options())
+    found = {(f.code, f.object) for f in rep.findings}
+    assert ("WF101", "/dimensions/time") in found  # time_varying missing
+    assert ("WF102", "/boundary_conditions/x_periodic") in found  # associated_dims scalar
+    assert ("WF120", "/boundary_conditions/x_periodic/mask") in found  # read as OPEN
+    assert ("WF120", "/boundary_conditions/y_periodic/mask") in found
+    # a plain Well file: the wellforge extras are infos, not errors
+    assert {f.severity.label for f in rep.findings if f.code in ("WF130", "WF131")} == {"info"}
+    assert rep.exit_code(Options().fail_on) == 1
+
+
+def test_streamed_stats_equal_the_wells_computation(dataset):
+    """The moments gathered by the streaming pass give exactly compute_stats' numbers,
+    whole-frame and slab-wise."""
+    train = split_files(dataset, "train")
+    want = compute_stats(train)
+    for lim in (Limits(), Limits(block_bytes=200, direct_chunks=0)):
+        files = []
+        for p in train:
+            t = Target(p, p, os.path.basename(p), dataset, "train")
+            res = validate_file(t, Options(limits=lim, isolate=False), ("moments",))
+            files.append({"summary": res["summary"]})
+        got = recompute_stats(files)
+        for key, per_field in want.items():
+            for name, v in per_field.items():
+                np.testing.assert_allclose(got[key][name], v, rtol=1e-9, atol=1e-12)
+
+
+def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(dataset):
+    p = os.path.join(dataset, "data/test/synthetic_alpha_21.hdf5")
+    with h5py.File(p, "r+") as f:
+        f["t2_fields/T"][1, 1, 3, 2, 0, 1] = np.nan
+        f["t1_fields/velocity"][0, 2, ..., 1] = 0.0  # one constant component
+    results = []
+    for lim in (Limits(), Limits(block_bytes=64)):  # 64 B: two rows of T per read
+        rep = validate([p], Options(limits=lim))
+        results.append(sorted((f.code, f.object, str(f.region), f.message)
+                              for f in rep.findings))
+    assert results[0] == results[1]
+    codes = {r[0] for r in results[0]}
+    assert {"WF300", "WF301"} <= codes
+    assert any("velocity_y" in r[3] for r in results[0] if r[0] == "WF301")
+
+
+def test_sample_varying_time_and_constant_field(tmp_path):
+    """(n_traj, T) time arrays and a time-constant field are valid layouts."""
+    from wellforge.schema.synthetic import grids
+    from wellforge.schema.writer import WellWriter
+
+    x, y = grids(16, 8)
+    t = np.array([[0.0, 1.0, 2.0], [0.0, 0.5, 1.0]])
+    p = str(tmp_path / "f.hdf5")
+    with WellWriter(p, "var", 2, t, time_units="s") as w:
+        w.add_dimension("x", x, units="m")
+        w.add_dimension("y", y, units="m")
+        w.add_field("c", order=0, units="1")
+        w.add_field("mu", order=0, units="1", time_varying=False)
+        w.add_boundary_condition("x", "PERIODIC")
+        w.add_boundary_condition("y", "WALL")
+        X, Y = np.meshgrid(x, y, indexing="ij")
+        for i in range(2):
+            w.write_frame(i, None, {"mu": 1 + X * Y * (i + 1)})
+            for k in range(3):
+                w.write_frame(i, k, {"c": np.sin(X + t[i, k]) * np.cos(Y)})
+    rep = validate([p], Options())
+    assert rep.findings == []
+
+
+def test_the_wells_own_dummy_fixture(tmp_path):
+    """The Well's ``the_well/utils/dummy_data.py`` fails its own format checker at the
+    first assertion (and exits 0); here all its defects come out at once, exit 1."""
+    import importlib.util
+
+    from tests.well_loader import require_well
+
+    require_well()
+    spec = importlib.util.find_spec("the_well")  # locate without importing torch
+    path = os.path.join(os.path.dirname(spec.origin), "utils", "dummy_data.py")
+    mspec = importlib.util.spec_from_file_location("the_well_dummy_data", path)
+    mod = importlib.util.module_from_spec(mspec)
+    mspec.loader.exec_module(mod)
+    p = str(tmp_path / "dummy.hdf5")
+    mod.write_dummy_data(p)
+    rep = validate([p], Options())
+    errors = {(f.code, f.object) for f in rep.findings if f.severity.label == "error"}
+    assert errors == {
+        ("WF101", "/dimensions/time"), ("WF101", "/dimensions/x"), ("WF101", "/dimensions/y"),
+        ("WF102", "/boundary_conditions/x_periodic"),
+        ("WF102", "/boundary_conditions/y_periodic"),
+        ("WF120", "/boundary_conditions/x_periodic/mask"),
+        ("WF120", "/boundary_conditions/y_periodic/mask"),
+    }
+    assert rep.exit_code(Options().fail_on) == 1
