@@ -119,7 +119,7 @@ def run_rules(args) -> int:
     if args.format == "markdown":
         lines = ["| code | level | severity | rule |", "|---|---|---|---|"]
         lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity.label} | "
-                  f"{r.summary} |" for r in chosen]
+                  f"{r.summary.replace('|', chr(92) + '|')} |" for r in chosen]
         sys.stdout.write("\n".join(lines) + "\n")
         return 0
     if args.code and len(chosen) == 1:
