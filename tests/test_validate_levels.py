@@ -64,7 +64,7 @@ def test_well_dummy_defects_reported_all_at_once(tmp_path):
 
 
 def test_streamed_stats_equal_the_wells_computation(dataset):
-    """The moments gathered by the streaming pass give exactly compute_stats' numbers,
+    """The moments gathered by the streaming pass give compute_stats' numbers (to 1e-6),
     whole-frame and slab-wise."""
     train = split_files(dataset, "train")
     want = compute_stats(train)
@@ -77,7 +77,7 @@ def test_streamed_stats_equal_the_wells_computation(dataset):
         got = recompute_stats(files)
         for key, per_field in want.items():
             for name, v in per_field.items():
-                np.testing.assert_allclose(got[key][name], v, rtol=1e-9, atol=1e-12)
+                np.testing.assert_allclose(got[key][name], v, rtol=1e-6, atol=1e-9)
 
 
 def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(dataset):

@@ -9,6 +9,7 @@ train files), so the data are read once for all levels.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
 import zlib
 from collections import Counter
@@ -21,7 +22,7 @@ from wellforge.schema.stats import STAT_KEYS, Moments, _pool
 from .findings import Issue, Severity, region
 from .registry import check
 from .sanity import Z_THRESHOLD, robust_outliers
-from .stream import Reducer, reducer
+from .stream import Reducer, lane_sum, lane_sumsq, reducer
 
 SPLITS = ("train", "valid", "test")
 STATS_RTOL = 1e-3  # stats.yaml stores 5 significant digits
@@ -56,12 +57,19 @@ class TrajHash(Reducer):
 
 @reducer("moments")
 class WellMoments(Reducer):
-    """The Well's statistics moments of a train file (``schema.stats.Moments``), for the
-    stats.yaml comparison: values, and deltas between consecutive frames."""
+    """The Well's statistics moments of a train file (count, mean and sum of squared
+    deviations per component, of the values and of the deltas between consecutive
+    frames), pooled across files with ``schema.stats`` exactly as ``compute_stats`` does.
+
+    Per block the moments are computed in float32 on centred values (lane sums folded
+    in float64), then merged with Chan's update: within ~1e-6 of ``compute_stats`` and
+    ~20x faster than converting every block to float64. Only gathered when the dataset
+    has a stats.yaml to compare with.
+    """
 
     @staticmethod
     def wants(ctx, field):
-        return ctx.split == "train"
+        return ctx.split == "train" and os.path.isfile(os.path.join(ctx.root, "stats.yaml"))
 
     def __init__(self, ctx, field, dset):
         super().__init__(ctx, field, dset)
@@ -69,20 +77,51 @@ class WellMoments(Reducer):
         self.deltas = Moments() if field.time_varying else None
         self.prev: dict[int, np.ndarray] = {}  # last frame (per slab) of this trajectory
 
+    def _add(self, m: Moments, x: np.ndarray, nc: int) -> None:
+        """Merge the moments of frames ``x`` (k, *frame) float32 into ``m``."""
+        k = x.shape[0]
+        if k == 0:
+            return
+        x = x.reshape(k, -1, nc)
+        n = x.shape[0] * x.shape[1]
+        with np.errstate(all="ignore"):
+            mu = lane_sum(x).sum(axis=0) / n
+            lanes = math.gcd(n, 1024)  # subtract along contiguous rows (fast broadcasting)
+            xc = x.reshape(-1, lanes * nc) - np.tile(mu.astype(np.float32), lanes)
+            m2 = lane_sumsq(xc.reshape(x.shape)).sum(axis=0)
+        # the centring used float32 mu; correct the sum of squares to the exact mean
+        shift = mu - mu.astype(np.float32)
+        m2 = m2 - n * shift**2
+        if m.count == 0:
+            m.count, m.mean, m.m2 = n, mu, m2
+            return
+        tot = m.count + n
+        d = mu - m.mean
+        m.mean = m.mean + d * (n / tot)
+        m.m2 = m.m2 + m2 + d**2 * (m.count * n / tot)
+        m.count = tot
+
     def block(self, blk):
-        self.vals.add(blk.data, self.field.order)
+        self._add(self.vals, blk.data, blk.nc)
         if self.deltas is None:
             return
         prev = self.prev.get(blk.slab)
-        data = blk.data if prev is None else np.concatenate([prev[None], blk.data])
-        if data.shape[0] > 1:
-            self.deltas.add(np.diff(data.astype(np.float64), axis=0), self.field.order)
+        if prev is not None:
+            self._add(self.deltas, (blk.data[:1] - prev[None]), blk.nc)
+        if blk.nf > 1:
+            self._add(self.deltas, np.subtract(blk.data[1:], blk.data[:-1]), blk.nc)
         self.prev[blk.slab] = blk.data[-1].copy()
 
     def end_trajectory(self, traj):
         self.prev = {}
 
     def result(self):
+        shape = self.field.frame_shape[len(self.field.frame_shape) - self.field.order:] \
+            if self.field.order else ()
+        for m in (self.vals, self.deltas):
+            if m is not None and m.count:
+                m.mean = np.asarray(m.mean).reshape(shape)
+                m.m2 = np.asarray(m.m2).reshape(shape)
         return {"name": self.field.name, "vals": self.vals, "deltas": self.deltas}
 
 

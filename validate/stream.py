@@ -87,19 +87,36 @@ def _weights(n: int) -> np.ndarray:
     return w
 
 
-def _lanes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Lane sums and sums of squares of ``x`` (nf, P, nc): (nf, lanes*nc) float64 each."""
+def _lanes(x: np.ndarray, sums: bool = True, squares: bool = True):
+    """Lane sums and sums of squares of ``x`` (nf, P, nc): (nf, lanes*nc) float64 each
+    (None when not asked for), and the number of lanes."""
     nf, p, nc = x.shape
     lanes = 1024 if p >= 8192 else 32 if p >= 256 else 1
     m = p // lanes
     head = x[:, : m * lanes].reshape(nf, m, lanes * nc)
-    s1 = head.sum(axis=1, dtype=np.float32).astype(np.float64)
-    s2 = np.einsum("fmk,fmk->fk", head, head).astype(np.float64)
+    s1 = head.sum(axis=1, dtype=np.float32).astype(np.float64) if sums else None
+    s2 = np.einsum("fmk,fmk->fk", head, head).astype(np.float64) if squares else None
     if m * lanes < p:
         tail = x[:, m * lanes:].astype(np.float64)
-        s1[:, :nc] += tail.sum(axis=1)
-        s2[:, :nc] += (tail * tail).sum(axis=1)
+        if sums:
+            s1[:, :nc] += tail.sum(axis=1)
+        if squares:
+            s2[:, :nc] += (tail * tail).sum(axis=1)
     return s1, s2, lanes
+
+
+def lane_sum(x: np.ndarray) -> np.ndarray:
+    """Sum of ``x`` (k, P, nc) over P, per frame and component: (k, nc) float64."""
+    nf, _, nc = x.shape
+    s1, lanes = _lanes(x, squares=False)[::2]
+    return s1.reshape(nf, lanes, nc).sum(axis=1)
+
+
+def lane_sumsq(x: np.ndarray) -> np.ndarray:
+    """Sum of squares of ``x`` (k, P, nc) over P: (k, nc) float64."""
+    nf, _, nc = x.shape
+    _, s2, lanes = _lanes(x, sums=False)
+    return s2.reshape(nf, lanes, nc).sum(axis=1)
 
 
 def frame_stats(data: np.ndarray, nc: int) -> FrameStats:
