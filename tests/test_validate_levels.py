@@ -77,7 +77,9 @@ def test_streamed_stats_equal_the_wells_computation(dataset):
         got = recompute_stats(files)
         for key, per_field in want.items():
             for name, v in per_field.items():
-                np.testing.assert_allclose(got[key][name], v, rtol=1e-6, atol=1e-9)
+                scale = np.max(np.abs(want["rms_delta" if key.endswith("_delta")
+                                           else "rms"][name]))
+                np.testing.assert_allclose(got[key][name], v, rtol=1e-6, atol=1e-6 * scale)
 
 
 def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(dataset):
