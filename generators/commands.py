@@ -28,8 +28,12 @@ def run_systems(args) -> int:
     from .registry import available, get_system
 
     rows = []
-    for name in sorted(available()):
-        s = get_system(name)
+    for name, target in sorted(available().items()):
+        try:
+            s = get_system(name)
+        except Exception as e:  # a broken plugin must not hide the other systems
+            rows.append({"name": name, "error": f"{target}: {type(e).__name__}: {e}"})
+            continue
         rows.append({"name": name, "title": s.card.title,
                      "parameters": [p.name for p in s.card.parameters],
                      "presets": list(s.presets),
@@ -38,6 +42,9 @@ def run_systems(args) -> int:
         print(json.dumps(rows, indent=1))
     else:
         for r in rows:
+            if "error" in r:
+                print(f"{r['name']:<18} failed to load: {r['error']}")
+                continue
             print(f"{r['name']:<18} {r['title']}")
             print(f"{'':<18} parameters: {', '.join(r['parameters'])}; presets: "
                   f"{', '.join(r['presets'])}; fields: {', '.join(r['fields'])}")

@@ -22,6 +22,7 @@ COMMANDS = {
     "generate": "wellforge.generators.commands",
     "pack": "wellforge.generators.commands",
     "plan": "wellforge.generators.commands",
+    "new-system": "wellforge.generators.scaffold",
     "finalize": "wellforge.schema.commands",
     "schema": "wellforge.schema.commands",
     "info": "wellforge.schema.commands",
