@@ -39,7 +39,7 @@ def make_file(path: str, size_gb: float) -> None:
 
     nx, ny, n_traj = 512, 256, 8
     per_step = nx * ny * 4 * (1 + 2 + 4)  # c, velocity, T (float32)
-    n_time = max(4, int(round(size_gb * 2**30 / per_step / n_traj)))
+    n_time = max(4, round(size_gb * 2**30 / per_step / n_traj))
     x, y = grids(nx, ny)
     t = 0.05 * np.arange(n_time)
     with WellWriter(path, "bench", n_traj, t, time_units="s") as w:
@@ -160,8 +160,8 @@ TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
 def measure(task: str, path: str) -> dict:
     """Run one task in a fresh process; wall time and peak RSS (self and children)."""
     out = subprocess.run([sys.executable, __file__, "--run-task", task, "--file", path],
-                         capture_output=True, text=True, env={**os.environ,
-                                                              "OMP_NUM_THREADS": "1"})
+                         capture_output=True, text=True, check=False,
+                         env={**os.environ, "OMP_NUM_THREADS": "1"})
     if out.returncode != 0:
         raise SystemExit(f"{task} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
@@ -178,9 +178,10 @@ def run_task(task: str, path: str) -> None:
 
 def cpu_name() -> str:
     try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
     except OSError:
         pass
     return platform.processor() or "unknown"

@@ -10,14 +10,15 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
+from wellforge.validate import registry
 
 from wellforge.cli import main
-from wellforge.validate import registry
 
 TRAIN = "data/train/synthetic_alpha_1.hdf5"
 TEST = "data/test/synthetic_alpha_21.hdf5"  # data faults here leave stats.yaml right
@@ -31,7 +32,7 @@ def cli(capsys, *args):
 
 
 def report(capsys, *args):
-    rc, out, err = cli(capsys, "validate", *args, "--format", "json")
+    rc, out, _err = cli(capsys, "validate", *args, "--format", "json")
     return rc, json.loads(out)
 
 
@@ -62,7 +63,7 @@ def constant_frame(root):
     ["rules", "WF999"],
 ])
 def test_usage_errors_exit_2_with_one_line(args):
-    p = subprocess.run(WF + args, capture_output=True, text=True, timeout=60)
+    p = subprocess.run(WF + args, capture_output=True, text=True, timeout=60, check=False)
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
     assert p.stdout == ""
@@ -80,7 +81,7 @@ def test_malformed_config_exits_2(dataset, tmp_path, text, suffix):
     cfg = tmp_path / f"wellforge{suffix}"
     cfg.write_text(text)
     p = subprocess.run(WF + ["validate", dataset, "--config", str(cfg)], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, check=False)
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
 
@@ -89,7 +90,7 @@ def test_unreadable_file_is_a_finding_and_exit_3(tmp_path):
     bad = tmp_path / "bad.hdf5"
     bad.write_bytes(b"\x89HDF\r\n\x1a\n" + os.urandom(2000))  # signature, then garbage
     p = subprocess.run(WF + ["validate", str(bad), "--format", "json"], capture_output=True,
-                       text=True, timeout=60)
+                       text=True, timeout=60, check=False)
     assert p.returncode == 3
     doc = json.loads(p.stdout)
     assert codes(doc) == {"WF001"} and doc["summary"]["refused"] is True
@@ -97,7 +98,7 @@ def test_unreadable_file_is_a_finding_and_exit_3(tmp_path):
 
 
 def test_directory_without_files_is_a_usage_error(tmp_path, capsys):
-    rc, out, err = cli(capsys, "validate", str(tmp_path))
+    rc, _out, err = cli(capsys, "validate", str(tmp_path))
     assert rc == 2 and "no .h5/.hdf5 files" in err
 
 
@@ -175,7 +176,7 @@ def test_yaml_config_same_keys(dataset, tmp_path, capsys):
 def test_baseline_grandfathers_known_findings_only(dataset, tmp_path, capsys):
     nan_frame(dataset)
     base = tmp_path / "baseline.json"
-    rc, out, _ = cli(capsys, "validate", dataset, "--format", "json", "--output", str(base))
+    rc, _out, _ = cli(capsys, "validate", dataset, "--format", "json", "--output", str(base))
     assert rc == 1
     rc, doc = report(capsys, dataset, "--baseline", str(base))
     assert rc == 0 and doc["findings"] == [] and doc["summary"]["suppressed"] >= 1
@@ -266,7 +267,7 @@ def test_changed_only_validates_changed_files(dataset, capsys, monkeypatch):
 
 def test_pre_commit_hooks_file():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    hooks = yaml.safe_load(open(os.path.join(root, ".pre-commit-hooks.yaml")))
+    hooks = yaml.safe_load(Path(root, ".pre-commit-hooks.yaml").read_text())
     (hook,) = [h for h in hooks if h["id"] == "wellforge-validate"]
     assert hook["entry"].startswith("wellforge validate") and "--level" in hook["entry"]
     assert "hdf5" in hook["files"]

@@ -8,7 +8,6 @@ import os
 
 import h5py
 import numpy as np
-
 from wellforge.schema.dataset import split_files
 from wellforge.schema.stats import compute_stats
 from wellforge.validate.context import Limits, Options

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
+from pathlib import Path
 
 import h5py
 import numpy as np
 import pytest
 import yaml
-
 from wellforge.schema import spec
 from wellforge.schema.synthetic import write_file
 from wellforge.validate.context import Options
@@ -517,27 +517,27 @@ def duplicate_in_split(root):
 @mutation("WF520")
 def wrong_stats_yaml(root):
     p = os.path.join(root, "stats.yaml")
-    stats = yaml.safe_load(open(p))
+    stats = yaml.safe_load(Path(p).read_text())
     stats["std"]["c"] = 123.0
-    yaml.safe_dump(stats, open(p, "w"))
+    Path(p).write_text(yaml.safe_dump(stats))
     return root
 
 
 @mutation("WF530")
 def wrong_metadata_yaml(root):
     p = os.path.join(root, "synthetic.yaml")
-    meta = yaml.safe_load(open(p))
+    meta = yaml.safe_load(Path(p).read_text())
     meta["spatial_resolution"] = [64, 64]
-    yaml.safe_dump(meta, open(p, "w"), sort_keys=False)
+    Path(p).write_text(yaml.safe_dump(meta, sort_keys=False))
     return root
 
 
 @mutation("WF531")
 def metadata_counts_wrong(root):
     p = os.path.join(root, "synthetic.yaml")
-    meta = yaml.safe_load(open(p))
+    meta = yaml.safe_load(Path(p).read_text())
     meta["n_trajectories_per_file"] = [2, 5]
-    yaml.safe_dump(meta, open(p, "w"), sort_keys=False)
+    Path(p).write_text(yaml.safe_dump(meta, sort_keys=False))
     return root
 
 

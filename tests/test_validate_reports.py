@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 import os
 import re
+from pathlib import Path
 from xml.etree import ElementTree as ET
 
 import h5py
 import jsonschema
 import numpy as np
 import pytest
-
 import wellforge.validate as wv
+
 from wellforge.cli import main
 
 SCHEMAS = os.path.join(os.path.dirname(wv.__file__), "schemas")
@@ -41,7 +42,7 @@ def test_json_report_matches_schema_and_stdout_has_only_the_report(faulty, capsy
     rc, out = _report(capsys, faulty, "--format", "json")
     assert rc == 1
     doc = json.loads(out.out)  # stdout is exactly one JSON document
-    schema = json.load(open(os.path.join(SCHEMAS, "report.schema.json")))
+    schema = json.loads(Path(SCHEMAS, "report.schema.json").read_text())
     jsonschema.Draft202012Validator(schema).validate(doc)
     codes = {f["code"] for f in doc["findings"]}
     assert {"WF300", "WF301", "WF106"} <= codes
@@ -57,7 +58,7 @@ def test_sarif_report_validates_against_sarif_2_1_0(faulty, tmp_path, capsys):
     rc, _ = _report(capsys, faulty, "--format", "sarif", "--output", str(out))
     assert rc == 1
     doc = json.loads(out.read_text())
-    schema = json.load(open(schema_path))
+    schema = json.loads(Path(schema_path).read_text())
     jsonschema.Draft4Validator(schema).validate(doc)
     run = doc["runs"][0]
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
@@ -68,7 +69,7 @@ def test_sarif_report_validates_against_sarif_2_1_0(faulty, tmp_path, capsys):
 
 def test_junit_report_parses_and_counts_failures(faulty, tmp_path, capsys):
     out = tmp_path / "r.xml"
-    rc, _ = _report(capsys, faulty, "--format", "junit", "--output", str(out))
+    _rc, _ = _report(capsys, faulty, "--format", "junit", "--output", str(out))
     root = ET.parse(out).getroot()
     assert root.tag == "testsuites"
     failures = root.findall(".//failure")
@@ -84,7 +85,7 @@ GH = re.compile(r"^::(error|warning|notice) file=[^,:\n]*,title=[^,:\n]*::[^\r\n
 
 
 def test_github_annotations_follow_workflow_command_syntax(faulty, capsys):
-    rc, out = _report(capsys, faulty, "--format", "github")
+    _rc, out = _report(capsys, faulty, "--format", "github")
     lines = out.out.splitlines()
     assert lines and all(GH.match(line) for line in lines), lines
     assert any(line.startswith("::error ") and "WF300" in line for line in lines)
@@ -102,7 +103,7 @@ def test_several_formats_each_to_its_own_output(faulty, tmp_path, capsys):
 
 
 def test_text_report_escapes_control_characters(faulty, capsys):
-    rc, out = _report(capsys, faulty)
+    _rc, out = _report(capsys, faulty)
     assert "\x1b" not in out.out
     assert "evil\\x1b[31m" in out.out
 

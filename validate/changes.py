@@ -16,7 +16,7 @@ def changed_files(base: str, cwd: str | None = None) -> set[str]:
     def git(*args) -> str:
         try:
             p = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                               timeout=60)
+                               timeout=60, check=False)
         except (OSError, subprocess.TimeoutExpired) as e:
             raise ConfigError(f"--changed-only: cannot run git: {e}") from None
         if p.returncode != 0:

@@ -38,7 +38,7 @@ def add_validate_arguments(p: argparse.ArgumentParser) -> None:
                    "keys, per-path ignores (with a reason), severities, limits")
     p.add_argument("--baseline", metavar="FILE", help="a JSON report whose findings are "
                    "grandfathered (matched by fingerprint)")
-    p.add_argument("--level", type=int, metavar="N", choices=range(0, 6),
+    p.add_argument("--level", type=int, metavar="N", choices=range(6),
                    help="run levels 0..N (0 safe open, 1 structure, 3 data sanity, "
                         "5 dataset; default 5)")
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="files validated in parallel")

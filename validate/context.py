@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
 from wellforge.schema import spec
 from wellforge.schema.reader import attr_str
 

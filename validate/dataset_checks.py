@@ -16,7 +16,6 @@ from collections import Counter
 
 import numpy as np
 import yaml
-
 from wellforge.schema.stats import STAT_KEYS, Moments, _pool
 
 from .findings import Issue, Severity, region
@@ -165,8 +164,7 @@ def same_grid(ds):
     loader asserts one resolution per split)."""
     for key, what in (("n_spatial_dims", "@n_spatial_dims"), ("spatial_dims", "spatial_dims"),
                       ("resolution", "resolution"), ("grid_type", "@grid_type")):
-        for f, issue in _agree(ds, key, what, "/dimensions"):
-            yield f, issue
+        yield from _agree(ds, key, what, "/dimensions")
 
 
 @check("WF502", level=5, severity="error", scope="dataset",
@@ -236,7 +234,7 @@ def _traj_index(ds):
 def split_overlap(ds):
     """The same trajectory (identical data in every sample-varying field) is in two
     splits: test or validation data leak into training."""
-    for key, places in _traj_index(ds).items():
+    for places in _traj_index(ds).values():
         splits = sorted({f["split"] for f, _ in places})
         if len(splits) > 1:
             first = places[0]
@@ -252,7 +250,7 @@ def split_overlap(ds):
        fix="remove the duplicate trajectory")
 def duplicate_trajectories(ds):
     """The same trajectory appears twice within one split (identical data)."""
-    for key, places in _traj_index(ds).items():
+    for places in _traj_index(ds).values():
         seen: dict[str, tuple[dict, int]] = {}
         for f, i in places:
             if f["split"] in seen:
@@ -391,7 +389,7 @@ def metadata_yaml(ds):
     pair = _metadata_pair(ds)
     if pair is None:
         return
-    name, path, got, want = pair
+    _name, path, got, want = pair
     obj = os.path.basename(path)
     if got is None:
         yield obj, Issue("/", f"{obj} is missing", severity=Severity.WARNING,
@@ -425,7 +423,7 @@ def trajectory_counts(ds):
     pair = _metadata_pair(ds)
     if pair is None or not isinstance(pair[2], dict) or pair[3] is None:
         return
-    name, path, got, want = pair
+    _name, path, got, want = pair
     obj = os.path.basename(path)
     for key in COUNT_KEYS:
         g, w = got.get(key, "<missing>"), want[key]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -58,7 +59,7 @@ def jsonable(v: Any, limit: int = MAX_TEXT) -> Any:
     if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
         v = v.tolist()
     if isinstance(v, float):
-        return v if v == v and abs(v) != float("inf") else str(v)
+        return v if math.isfinite(v) else str(v)
     if isinstance(v, int):
         return v
     if isinstance(v, (list, tuple)):

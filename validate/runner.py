@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import fnmatch
 import glob
+import logging
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -240,8 +241,8 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
         if ctx.h5 is not None:
             try:
                 ctx.h5.close()
-            except Exception:  # noqa: BLE001
-                pass
+            except Exception as e:  # noqa: BLE001 - nothing left to report on this file
+                logging.getLogger(__name__).debug("closing %s: %s", t.path, e)
 
 
 def _child(conn, t, opts, needs):
@@ -351,9 +352,9 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
         for t in g.targets:
             res = results[k]
             k += 1
-            files.append(dict(path=t.path, display=t.display, logical=t.logical, split=t.split,
-                              facts=res["facts"], summary=res["summary"],
-                              refused=res["refused"]))
+            files.append({"path": t.path, "display": t.display, "logical": t.logical, "split": t.split,
+                              "facts": res["facts"], "summary": res["summary"],
+                              "refused": res["refused"]})
         if not ds_rules or not _dataset_group(g):
             continue
         ds = DatasetContext(g.root, g.display, opts, files, g.is_dataset_dir)

@@ -93,7 +93,7 @@ def preflight(path: str) -> str | None:
         return "empty file (0 bytes)"
     try:
         with open(path, "rb") as fh:
-            offsets = [0] + [512 << k for k in range(0, 24) if (512 << k) < st.st_size]
+            offsets = [0] + [512 << k for k in range(24) if (512 << k) < st.st_size]
             for off in offsets:
                 fh.seek(off)
                 if fh.read(8) == HDF5_SIGNATURE:
@@ -149,9 +149,7 @@ def walk(f: h5py.File, limits) -> Inventory:
     count = 0
 
     def note_attrs(obj, path):
-        n = 0
-        for aname in obj.attrs:
-            n += 1
+        for n, aname in enumerate(obj.attrs, start=1):
             if n > limits.max_attrs_per_object:
                 inv.many_attrs.append((path, n))
                 return

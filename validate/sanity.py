@@ -71,10 +71,10 @@ class Frames(Reducer):
         self.acc = None
 
     def _alloc(self, nt, nc):
-        self.acc = dict(sum=np.zeros((nt, nc)), sumsq=np.zeros((nt, nc)), sig=np.zeros(nt),
-                        min=np.full((nt, nc), np.inf), max=np.full((nt, nc), -np.inf),
-                        varies=np.zeros((nt, nc), bool), nan=np.zeros(nt, np.int64),
-                        inf=np.zeros(nt, np.int64), bad=np.zeros(nt, bool))
+        self.acc = {"sum": np.zeros((nt, nc)), "sumsq": np.zeros((nt, nc)), "sig": np.zeros(nt),
+                        "min": np.full((nt, nc), np.inf), "max": np.full((nt, nc), -np.inf),
+                        "varies": np.zeros((nt, nc), bool), "nan": np.zeros(nt, np.int64),
+                        "inf": np.zeros(nt, np.int64), "bad": np.zeros(nt, bool)}
 
     def block(self, blk):
         st = blk.stats

@@ -10,7 +10,6 @@ input reports it.
 from __future__ import annotations
 
 import numpy as np
-
 from wellforge.schema import spec
 from wellforge.schema.reader import attr_str
 
@@ -397,8 +396,7 @@ def _time_rows(ctx):
     if t.ndim == 1:
         yield None, t
     elif t.ndim == 2:
-        for i, row in enumerate(t):
-            yield i, row
+        yield from enumerate(t)
 
 
 @check("WF112", level=1, severity="error",
@@ -492,10 +490,10 @@ def _bc_groups(ctx) -> list[dict]:
             # a single string (the Well's dummy fixture) is a WF102 error, but read it as
             # the one dim it names so that the mask is still checked
             dims = [attr_str(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
-            out.append(dict(name=name, path=path,
-                            bc_type=attr_str(bt) if isinstance(bt, (str, bytes)) else None,
-                            dims=dims,
-                            flags=_flags(g), mask=mask))
+            out.append({"name": name, "path": path,
+                            "bc_type": attr_str(bt) if isinstance(bt, (str, bytes)) else None,
+                            "dims": dims,
+                            "flags": _flags(g), "mask": mask})
     ctx._bc_cache = out
     return out
 
