@@ -17,7 +17,8 @@ import h5py
 from wellforge.schema.reader import attr_list, attr_str, read_info
 from wellforge.schema.writer import WellWriter
 
-PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s")
+PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "stationary",
+                  "stationary_time", "replaced")
 
 
 def _provenance(f: h5py.File) -> dict:
@@ -79,7 +80,8 @@ def pack_file(shards: list[str], out_path: str) -> str:
             w.add_boundary_condition(dim, bc_type, variant=variant, fields=fields, values=values)
         w.set_root_attrs(**root_extra)
         w.set_provenance({**{k: v for k, v in prov0.items() if k not in PER_TRAJECTORY},
-                          **per_traj, "packed_from": len(shards)})
+                          **{k: v for k, v in per_traj.items() if v},
+                          "packed_from": len(shards)})
         for i, p in enumerate(shards):
             with h5py.File(p, "r") as f:
                 for k in range(i0.n_steps):

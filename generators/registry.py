@@ -15,6 +15,8 @@ from .system import System
 BUILTIN = {
     "shear_flow": "wellforge.generators.systems.shear_flow:ShearFlow",
     "rayleigh_benard": "wellforge.generators.systems.rayleigh_benard:RayleighBenard",
+    "gray_scott_reaction_diffusion":
+        "wellforge.generators.systems.gray_scott_reaction_diffusion:GrayScott",
 }
 
 

@@ -153,35 +153,115 @@ class _Progress:
             logger.info(msg)
 
 
+class StationaryMonitor:
+    """Streaming test for a trajectory that stops changing (leader only, one frame kept).
+
+    Per stored frame: the relative RMS change ``||f_k - f_{k-1}|| / ||f_k||`` of the checked
+    field. The trajectory is stationary when the trailing streak of changes below ``rtol``
+    covers ``check.frames`` frame pairs (all pairs of a shorter trajectory); it became
+    stationary at the time of the streak's first frame.
+    """
+
+    def __init__(self, check, times: np.ndarray):
+        self.check, self.times = check, np.asarray(times)
+        self.prev: np.ndarray | None = None
+        self.pairs, self.start = 0, 0
+        self.max_change = 0.0
+
+    def update(self, k: int, frame: dict[str, np.ndarray]) -> None:
+        f = np.asarray(frame[self.check.field], dtype=np.float64)
+        if self.prev is not None:
+            norm = float(np.sqrt(np.mean(f**2)))
+            change = float(np.sqrt(np.mean((f - self.prev) ** 2))) / max(norm, 1e-300)
+            self.max_change = max(self.max_change, change)
+            if change < self.check.rtol:
+                if self.pairs == 0:
+                    self.start = k - 1
+                self.pairs += 1
+            else:
+                self.pairs = 0
+        self.prev = f
+
+    @property
+    def stationary(self) -> bool:
+        return self.pairs >= max(1, min(self.check.frames, self.times.size - 1))
+
+    @property
+    def time(self) -> float:
+        return float(self.times[self.start]) if self.stationary else math.nan
+
+
+def _squared_norm(f):
+    return f @ f if len(f.tensorsig) else f * f
+
+
+def _replacement_seed(seed: int, attempt: int) -> int:
+    """Seed of the ``attempt``-th redraw of a run (deterministic: a resumed sweep redraws
+    the same initial conditions)."""
+    return int(np.random.SeedSequence([int(seed), attempt]).generate_state(1)[0])
+
+
 def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
                    mesh: tuple[int, ...] | None = None, progress: bool = True,
                    provenance: dict | None = None) -> RunResult:
     """Simulate one trajectory and write it (rank 0 of ``comm``) as a one-trajectory file.
 
     On failure nothing is left at ``out_path`` (the writer's partial file is removed) and
-    the result says why and when.
+    the result says why and when. With a system's stationary check and the option
+    ``stationary: replace``, a trajectory that stops changing is simulated again from an
+    initial condition drawn with a derived seed (the seed used is recorded).
     """
     from mpi4py import MPI
 
+    comm = comm if comm is not None else MPI.COMM_SELF
+    options = {**system.options, **spec.options}
+    policy = options.get("stationary", "keep")
+    check = system.stationary if policy in ("flag", "replace") else None
+    tries = 1 + (check.max_replace if check is not None and policy == "replace" else 0)
+    wall0, seed, result = _time.perf_counter(), int(spec.seed), None
+    for attempt in range(tries):
+        result = _simulate(system, spec, out_path, seed, comm, mesh, progress, provenance,
+                           check, attempt, replace_if_stationary=attempt < tries - 1,
+                           wall0=wall0)
+        if result.status != "replaced":
+            break
+        logger.warning("run %s became stationary at t = %.6g; redrawing its initial "
+                       "condition (attempt %d of %d)", spec.run_id, result.fail_time,
+                       attempt + 2, tries)
+        seed = _replacement_seed(spec.seed, attempt + 1)
+    return result
+
+
+def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mesh,
+              progress: bool, provenance: dict | None, check, attempt: int,
+              replace_if_stationary: bool, wall0: float) -> RunResult:
+    """One attempt of ``run_trajectory`` with the initial condition drawn from ``seed``;
+    status "replaced" (nothing written) when the trajectory became stationary and may be
+    replaced. Wall time counts from ``wall0`` (the first attempt's start)."""
     from .engine import dedalus
 
     d3 = dedalus()
-    comm = comm if comm is not None else MPI.COMM_SELF
     leader = comm.rank == 0
-    wall0, steps, dts = _time.perf_counter(), 0, []
+    steps, dts = 0, []
     ctx = BuildContext(params=dict(spec.params), ic=dict(spec.ic), resolution=spec.resolution,
-                       seed=spec.seed, comm=comm, mesh=mesh,
+                       seed=seed, comm=comm, mesh=mesh,
                        options={**system.options, **spec.options})
     setup = system.build(ctx)
     solver = setup.problem.build_solver(getattr(d3, setup.timestepper))
     solver.sim_time = spec.t_start
     c = setup.cfl
-    cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
-                 threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
-                 max_dt=c.max_dt)
-    cfl.add_velocity(setup.velocity)
+    cfl = None
+    if setup.velocity is not None:
+        cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
+                     threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
+                     max_dt=c.max_dt)
+        cfl.add_velocity(setup.velocity)
+    # guard: the CFL velocity, or without advection the first stored field
+    watched, watched_name = ((setup.velocity, "velocity") if setup.velocity is not None
+                             else next((f, n) for n, f in setup.outputs.items()))
     guard = d3.GlobalFlowProperty(solver, cadence=c.cadence)
-    guard.add_property(setup.velocity @ setup.velocity, name="u2")
+    guard.add_property(_squared_norm(watched), name="u2")
+    monitor = StationaryMonitor(check, spec.times) if check is not None and leader else None
 
     axes_modes = {a.name: ctx.options.get(f"{a.name}_grid") for a in setup.axes}
     resample = Resampler(setup.axes, spec.stored_resolution, axes_modes)
@@ -222,6 +302,8 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
             raise RunFailed(f"non-finite values in {bad if leader else 'output'}", t)
         if leader:
             writer.write_frame(0, k, frame)
+            if monitor is not None:
+                monitor.update(k, frame)
 
     clock = OutputClock(spec.times)
     bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),
@@ -229,7 +311,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     try:
         write_frame(0, spec.t_start)
         while not clock.done:
-            dt_cfl = cfl.compute_timestep()
+            dt_cfl = cfl.compute_timestep() if cfl is not None else c.max_dt
             if not np.isfinite(dt_cfl) or dt_cfl < c.min_dt:
                 raise RunFailed(f"time step collapsed to {dt_cfl:.3g} (floor {c.min_dt:g})",
                                 solver.sim_time)
@@ -238,7 +320,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
             steps += 1
             dts.append(dt)
             if (solver.iteration - 1) % c.cadence == 0 and not np.isfinite(guard.max("u2")):
-                raise RunFailed("non-finite velocity", solver.sim_time)
+                raise RunFailed(f"non-finite {watched_name}", solver.sim_time)
             if lands:
                 solver.sim_time = float(clock.times[clock.k])  # drop accumulated round-off
                 write_frame(clock.k, solver.sim_time)
@@ -256,6 +338,13 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
             writer.abort()
         raise
     wall = _time.perf_counter() - wall0
+    verdict = comm.bcast((monitor.stationary, monitor.time) if monitor is not None else
+                         (False, math.nan), root=0)
+    if check is not None and verdict[0] and replace_if_stationary:
+        if writer is not None:
+            writer.abort()
+        return RunResult(spec.run_id, "replaced", reason="stationary", fail_time=verdict[1],
+                         steps=steps, wall_s=wall, core_s=wall * comm.size)
     dts_a = np.asarray(dts) if dts else np.array([math.nan])
     result = RunResult(spec.run_id, "done", path=out_path, steps=steps, wall_s=wall,
                        core_s=wall * comm.size, dt_min=float(dts_a.min()),
@@ -263,11 +352,23 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     if leader:
         import dedalus
 
+        stationary = {}
+        if check is not None:
+            if verdict[0]:
+                logger.warning("run %s became stationary at t = %.6g (%s constant to rtol "
+                               "%g)", spec.run_id, verdict[1], check.field, check.rtol)
+            stationary = {"stationary": [bool(verdict[0])],
+                          "stationary_time": [float(verdict[1])],
+                          "stationary_check": {**asdict(check), "policy":
+                                               ctx.options.get("stationary"),
+                                               "max_change": monitor.max_change},
+                          "replaced": [attempt]}
         writer.set_provenance({
             "generator": "wellforge", "system": system.name, "run_ids": [spec.run_id],
-            "seeds": [int(spec.seed)], "ic": [spec.ic], "parameters": spec.params,
+            "seeds": [int(seed)], "ic": [spec.ic], "parameters": spec.params,
             "options": ctx.options, "timestepper": setup.timestepper, "dealias": ctx.dealias,
-            "cfl": asdict(c), "resolution_simulated": list(spec.resolution),
+            "cfl": asdict(c) if cfl is not None else {"fixed_dt": c.max_dt},
+            "resolution_simulated": list(spec.resolution),
             "resolution_stored": list(spec.stored_resolution),
             "output_times": "exact: steps shortened to land on t_start + k*dt_out",
             "mpi": {"ranks": comm.size, "mesh": list(mesh) if mesh else None},
@@ -278,7 +379,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
             "host": socket.gethostname(), "dedalus_version": dedalus.__version__,
             "numpy_version": np.__version__, "wellforge_version": __version__,
             "python": sys.version.split()[0], "pid": os.getpid(),
-            **(provenance or {}),
+            **stationary, **(provenance or {}),
         })
         writer.close()
     return result
