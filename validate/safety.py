@@ -73,6 +73,7 @@ class Inventory:
         return None
 
     def children(self, group: str) -> list[str]:
+        group = self.resolve(group) or group
         pre = group.rstrip("/") + "/"
         names = set()
         for p in list(self.objects) + list(self.soft_links):
