@@ -13,13 +13,16 @@ bit.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .findings import Issue, region
 from .registry import check
 from .stream import Reducer, frame_minmax, frames_equal, reducer
 
-MAX_LISTED = 20  # frames listed in one message
+MAX_LISTED = 20  # runs of frames listed in one message
+MAX_RUNS = 1000  # runs of frames kept per trajectory and finding
 OUTLIER_SIGMA = 5.0  # the Well's rule
 OUTLIER_FLOOR = 1e-3  # ... and at least this fraction of the trajectory's RMS
 Z_THRESHOLD = 6.0  # robust z-score of a trajectory's log10 RMS
@@ -27,21 +30,32 @@ Z_MIN_TRAJ = 5
 MAD_FLOOR = 0.01  # in log10 units: trajectories within ~2% RMS are never outliers
 
 
-def _ranges(idx) -> str:
-    idx = sorted(int(i) for i in idx)
-    out, start, prev = [], None, None
-    for i in idx:
-        if start is None:
-            start = prev = i
-        elif i == prev + 1:
-            prev = i
-        else:
-            out.append(f"{start}" if start == prev else f"{start}-{prev}")
-            start = prev = i
-    if start is not None:
-        out.append(f"{start}" if start == prev else f"{start}-{prev}")
-    text = ", ".join(out[:MAX_LISTED])
-    return text + (f", … ({len(out) - MAX_LISTED} more runs)" if len(out) > MAX_LISTED else "")
+@dataclass
+class FrameSet:
+    """Frame indices as inclusive runs; at most MAX_RUNS runs are kept (memory stays
+    bounded however many frames are bad), with the true count and extent."""
+
+    runs: list[tuple[int, int]]
+    count: int
+    first: int
+    last: int
+
+    @classmethod
+    def of(cls, idx) -> FrameSet:
+        idx = np.asarray(sorted(int(i) for i in idx), dtype=np.int64)
+        if idx.size == 0:
+            return cls([], 0, -1, -1)
+        breaks = np.flatnonzero(np.diff(idx) != 1)
+        starts = np.concatenate([[0], breaks + 1])[:MAX_RUNS]
+        ends = np.concatenate([breaks, [idx.size - 1]])[:MAX_RUNS]
+        return cls([(int(idx[a]), int(idx[b])) for a, b in zip(starts, ends)], int(idx.size),
+                   int(idx[0]), int(idx[-1]))
+
+    def text(self) -> str:
+        parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in self.runs[:MAX_LISTED]]
+        more = len(self.runs) - MAX_LISTED
+        return ", ".join(parts) + (f", … ({more} more runs)" if more > 0 else "") + \
+            (" …" if len(self.runs) == MAX_RUNS and self.runs[-1][1] < self.last else "")
 
 
 def component_labels(ctx, field) -> list[str]:
@@ -117,16 +131,18 @@ class Frames(Reducer):
         finite = ~a["bad"]
         if a["bad"].any():
             ts = np.flatnonzero(a["bad"])
-            self.out["nonfinite"].append((traj, [int(t) for t in ts], int(a["nan"].sum()),
+            self.out["nonfinite"].append((traj, FrameSet.of(ts), int(a["nan"].sum()),
                                           int(a["inf"].sum())))
         if self.tv:
             const = ~a["varies"] & (a["min"] == a["max"]) & finite[:, None]
             const[0] = False  # the initial condition may be uniform (the Well's rule: t > 0)
             if const.any():
                 self.out["constant"].append(
-                    (traj, {int(t): [int(c) for c in np.flatnonzero(const[t])]
-                            for t in np.flatnonzero(const.any(axis=1))}))
-            self.out["repeated"] += [(traj, t) for t in self._repeats(traj, finite)]
+                    (traj, FrameSet.of(np.flatnonzero(const.any(axis=1))),
+                     [int(c) for c in np.flatnonzero(const.any(axis=0))]))
+            rep = self._repeats(traj, finite)
+            if rep:
+                self.out["repeated"].append((traj, FrameSet.of(rep)))
             self._outliers(traj, finite, const, n_pts)
         if finite.any():
             ms = a["sumsq"][finite].sum() / (finite.sum() * n_pts * a["sum"].shape[1])
@@ -172,7 +188,7 @@ class Frames(Reducer):
             hit = (dev >= OUTLIER_SIGMA * sd) & (dev > OUTLIER_FLOOR * rms) & (sd > 0)
             if hit.any():
                 ts = np.flatnonzero(ok)[hit]
-                self.out["outliers"].append((traj, c, [int(t) for t in ts],
+                self.out["outliers"].append((traj, c, FrameSet.of(ts),
                                              float((dev[hit] / sd).max())))
 
     def result(self):
@@ -187,8 +203,8 @@ def _frames(ctx):
             yield f, r
 
 
-def _traj_region(traj, ts):
-    return region(trajectory=traj, time=(min(ts), max(ts)) if ts else None)
+def _traj_region(traj, fs: FrameSet):
+    return region(trajectory=traj, time=(fs.first, fs.last) if fs.count else None)
 
 
 @check("WF300", level=3, severity="error", needs=("frames",),
@@ -202,8 +218,8 @@ def non_finite(ctx):
     """
     for f, r in _frames(ctx):
         for traj, ts, nan, inf in r["nonfinite"]:
-            yield Issue(f.path, f"{len(ts)} frame(s) with non-finite values ({nan} NaN, "
-                        f"{inf} Inf) at t = {_ranges(ts)}"
+            yield Issue(f.path, f"{ts.count} frame(s) with non-finite values ({nan} NaN, "
+                        f"{inf} Inf) at t = {ts.text()}"
                         + (f" in trajectory {traj}" if traj is not None else ""),
                         expected="finite values", observed={"nan": nan, "inf": inf},
                         region=_traj_region(traj, ts))
@@ -230,13 +246,11 @@ def constant_frames(ctx):
     data-checker rule; the initial condition may legitimately be uniform)."""
     for f, r in _frames(ctx):
         labels = r["labels"]
-        for traj, frames in r["constant"]:
-            ts = sorted(frames)
-            comps = sorted({c for cs in frames.values() for c in cs})
-            yield Issue(f.path, f"{len(ts)} constant frame(s) at t = {_ranges(ts)} in "
+        for traj, ts, comps in r["constant"]:
+            yield Issue(f.path, f"{ts.count} constant frame(s) at t = {ts.text()} in "
                         f"{', '.join(labels[c] for c in comps if c < len(labels))}"
                         + (f", trajectory {traj}" if traj is not None else ""),
-                        region=_traj_region(traj, ts), observed=len(ts))
+                        region=_traj_region(traj, ts), observed=ts.count)
 
 
 @check("WF302", level=3, severity="warning", needs=("frames",),
@@ -244,14 +258,11 @@ def constant_frames(ctx):
 def repeated_frames(ctx):
     """A frame is bit-for-bit equal to the previous frame of its trajectory."""
     for f, r in _frames(ctx):
-        by_traj: dict = {}
-        for traj, t in r["repeated"]:
-            by_traj.setdefault(traj, []).append(t)
-        for traj, ts in by_traj.items():
-            yield Issue(f.path, f"{len(ts)} frame(s) equal to the previous one at "
-                        f"t = {_ranges(ts)}" + (f", trajectory {traj}" if traj is not None
-                                                 else ""),
-                        region=_traj_region(traj, ts), observed=len(ts))
+        for traj, ts in r["repeated"]:
+            yield Issue(f.path, f"{ts.count} frame(s) equal to the previous one at "
+                        f"t = {ts.text()}" + (f", trajectory {traj}" if traj is not None
+                                               else ""),
+                        region=_traj_region(traj, ts), observed=ts.count)
 
 
 @check("WF303", level=3, severity="warning", needs=("frames",),
@@ -268,8 +279,8 @@ def outlier_frames(ctx):
     for f, r in _frames(ctx):
         labels = r["labels"]
         for traj, c, ts, z in r["outliers"]:
-            yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {len(ts)} outlier "
-                        f"frame(s) at t = {_ranges(ts)} (up to {z:.1f} sigma)"
+            yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {ts.count} outlier "
+                        f"frame(s) at t = {ts.text()} (up to {z:.1f} sigma)"
                         + (f", trajectory {traj}" if traj is not None else ""),
                         region=_traj_region(traj, ts), expected=f"< {OUTLIER_SIGMA} sigma",
                         observed=round(z, 2))
