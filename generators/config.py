@@ -318,6 +318,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
         missing = [n for n in p_allowed if n not in c]
         if missing:
             raise ConfigError(f"parameters: missing {', '.join(missing)}")
+        system.check_parameters(c)
     for c in iccombos:
         _check_named("initial_conditions", c, ic_allowed)
     n_runs = len(pcombos) * len(iccombos)

@@ -116,6 +116,10 @@ class System:
     #: PDE parameter renames for ``--well-compat`` (reproduce the Well's released naming)
     well_compat_names: dict[str, str] = {}
 
+    def check_parameters(self, params: dict[str, float]) -> None:
+        """Reject a parameter combination the card's ranges cannot express (e.g. an integer
+        wavenumber) with a ``ConfigError`` naming the key; called when a config is planned."""
+
     def build(self, ctx: BuildContext) -> Setup:  # pragma: no cover - interface
         raise NotImplementedError
 
