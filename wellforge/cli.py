@@ -23,6 +23,7 @@ COMMANDS = {
     "pack": "wellforge.generators.commands",
     "plan": "wellforge.generators.commands",
     "new-system": "wellforge.generators.scaffold",
+    "convert": "wellforge.generators.convert",
     "finalize": "wellforge.schema.commands",
     "schema": "wellforge.schema.commands",
     "info": "wellforge.schema.commands",
