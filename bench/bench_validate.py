@@ -159,9 +159,12 @@ TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
 
 def measure(task: str, path: str) -> dict:
     """Run one task in a fresh process; wall time and peak RSS (self and children)."""
+    # as installed: byte-code caches allowed (some sandboxes set PYTHONDONTWRITEBYTECODE,
+    # which recompiles every module at every start)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
     out = subprocess.run([sys.executable, __file__, "--run-task", task, "--file", path],
                          capture_output=True, text=True, check=False,
-                         env={**os.environ, "OMP_NUM_THREADS": "1"})
+                         env={**env, "OMP_NUM_THREADS": "1"})
     if out.returncode != 0:
         raise SystemExit(f"{task} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
