@@ -60,6 +60,8 @@ def constant_frame(root):
     ["validate", "--format", "yaml", "."],
     ["validate", "--level", "9", "."],
     ["validate", "--baseline", "/no/such/baseline.json", "."],
+    ["validate", "--format", "json", "--format", "sarif", "."],  # two reports to stdout
+    ["validate", "--jobs", "0", "."],
     ["rules", "WF999"],
 ])
 def test_usage_errors_exit_2_with_one_line(args):
