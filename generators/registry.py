@@ -17,6 +17,7 @@ BUILTIN = {
     "rayleigh_benard": "wellforge.generators.systems.rayleigh_benard:RayleighBenard",
     "gray_scott_reaction_diffusion":
         "wellforge.generators.systems.gray_scott_reaction_diffusion:GrayScott",
+    "kolmogorov_flow": "wellforge.generators.systems.kolmogorov_flow:KolmogorovFlow",
 }
 
 

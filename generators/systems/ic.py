@@ -83,3 +83,23 @@ def band_limited_noise(rng: np.random.Generator, n: int, bounds, x: np.ndarray,
     interpolated to (x, y): smooth noise with at most n/2 modes per direction (Chebfun's
     ``chebfun2(rand(n) - 0.5, dom, 'trig')``)."""
     return trig_interpolate(rng.uniform(size=(n, n)) - 0.5, bounds, x, y)
+
+
+def global_rms(values: np.ndarray, comm=None, n_points: int | None = None) -> float:
+    """Root mean square over a distributed grid array (all ranks get the same number);
+    tensor components are summed, ``n_points`` is the global number of grid points."""
+    total = float(np.sum(np.asarray(values) ** 2))
+    count = n_points if n_points is not None else np.asarray(values).size
+    if comm is not None and comm.size > 1:
+        total = comm.allreduce(total)
+        if n_points is None:
+            count = comm.allreduce(count)
+    return float(np.sqrt(total / count))
+
+
+def smooth_noise(field, seed: int, modes: tuple[int, ...]) -> None:
+    """Fill a Dedalus field with normal noise (``fill_random``: the same global data for any
+    process mesh) and keep only the coefficients of a grid of ``modes`` points per axis,
+    i.e. wavenumbers below modes/2 on Fourier axes."""
+    field.fill_random("g", seed=int(seed), distribution="normal")
+    field.low_pass_filter(shape=tuple(modes))
