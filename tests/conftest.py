@@ -21,7 +21,7 @@ def clean_dataset_template(tmp_path_factory):
 
 
 @pytest.fixture
-def dataset(clean_dataset_template, tmp_path):
+def wf_dataset(clean_dataset_template, tmp_path):
     """A private copy of the clean dataset: ``<tmp>/synthetic``."""
     dst = tmp_path / "synthetic"
     shutil.copytree(clean_dataset_template, dst)

@@ -79,10 +79,10 @@ def test_usage_errors_exit_2_with_one_line(args):
     ("validate: [1, 2\n", ".yaml"),
     ("level = 3\n", ".ini"),
 ])
-def test_malformed_config_exits_2(dataset, tmp_path, text, suffix):
+def test_malformed_config_exits_2(wf_dataset, tmp_path, text, suffix):
     cfg = tmp_path / f"wellforge{suffix}"
     cfg.write_text(text)
-    p = subprocess.run(WF + ["validate", dataset, "--config", str(cfg)], capture_output=True,
+    p = subprocess.run(WF + ["validate", wf_dataset, "--config", str(cfg)], capture_output=True,
                        text=True, timeout=60, check=False)
     assert p.returncode == 2, p.stderr
     assert len(p.stderr.strip().splitlines()) == 1 and "Traceback" not in p.stderr
@@ -106,93 +106,93 @@ def test_directory_without_files_is_a_usage_error(tmp_path, capsys):
 
 # -- exit codes and selection --------------------------------------------------------------
 
-def test_warnings_fail_only_with_fail_on_warning(dataset, capsys):
-    constant_frame(dataset)
-    rc, doc = report(capsys, dataset)
+def test_warnings_fail_only_with_fail_on_warning(wf_dataset, capsys):
+    constant_frame(wf_dataset)
+    rc, doc = report(capsys, wf_dataset)
     assert rc == 0 and "WF301" in codes(doc)
-    rc, doc = report(capsys, dataset, "--fail-on", "warning")
+    rc, doc = report(capsys, wf_dataset, "--fail-on", "warning")
     assert rc == 1
 
 
-def test_exit_code_is_never_a_count(dataset, capsys):
+def test_exit_code_is_never_a_count(wf_dataset, capsys):
     for rel in ("data/train/synthetic_alpha_1.hdf5", "data/valid/synthetic_alpha_11.hdf5"):
-        with h5py.File(os.path.join(dataset, rel), "r+") as f:
+        with h5py.File(os.path.join(wf_dataset, rel), "r+") as f:
             f["t1_fields/velocity"][...] = np.nan
-    rc, doc = report(capsys, dataset)
+    rc, doc = report(capsys, wf_dataset)
     assert doc["summary"]["errors"] > 3 and rc == 1
 
 
-def test_select_and_ignore_by_prefix(dataset, capsys):
-    nan_frame(dataset)
-    constant_frame(dataset)
-    rc, doc = report(capsys, dataset, "--select", "WF30")
+def test_select_and_ignore_by_prefix(wf_dataset, capsys):
+    nan_frame(wf_dataset)
+    constant_frame(wf_dataset)
+    rc, doc = report(capsys, wf_dataset, "--select", "WF30")
     assert codes(doc) and all(c.startswith("WF30") for c in codes(doc))
-    rc, doc = report(capsys, dataset, "--ignore", "WF300,WF5")
+    rc, doc = report(capsys, wf_dataset, "--ignore", "WF300,WF5")
     assert "WF300" not in codes(doc) and rc == 0
 
 
-def test_level_limits_the_checks(dataset, capsys):
-    nan_frame(dataset)
-    rc, doc = report(capsys, dataset, "--level", "1")
+def test_level_limits_the_checks(wf_dataset, capsys):
+    nan_frame(wf_dataset)
+    rc, doc = report(capsys, wf_dataset, "--level", "1")
     assert rc == 0 and doc["findings"] == [] and doc["levels"] == [0, 1]
 
 
-def test_refusals_cannot_be_ignored(dataset, capsys):
-    with h5py.File(os.path.join(dataset, TRAIN), "r+") as f:
+def test_refusals_cannot_be_ignored(wf_dataset, capsys):
+    with h5py.File(os.path.join(wf_dataset, TRAIN), "r+") as f:
         f["leak"] = h5py.ExternalLink("/etc/passwd", "/x")
-    rc, doc = report(capsys, dataset, "--ignore", "WF0", "--select", "WF3")
+    rc, doc = report(capsys, wf_dataset, "--ignore", "WF0", "--select", "WF3")
     assert rc == 3 and "WF002" in codes(doc)
 
 
-def test_jobs_give_the_same_report(dataset, capsys):
-    nan_frame(dataset)
-    constant_frame(dataset)
-    _, one = report(capsys, dataset)
-    _, two = report(capsys, dataset, "--jobs", "2")
+def test_jobs_give_the_same_report(wf_dataset, capsys):
+    nan_frame(wf_dataset)
+    constant_frame(wf_dataset)
+    _, one = report(capsys, wf_dataset)
+    _, two = report(capsys, wf_dataset, "--jobs", "2")
     assert one["findings"] == two["findings"]
 
 
 # -- config and baseline --------------------------------------------------------------------
 
-def test_config_per_path_ignore_and_severity(dataset, tmp_path, capsys):
-    nan_frame(dataset)
-    constant_frame(dataset)
+def test_config_per_path_ignore_and_severity(wf_dataset, tmp_path, capsys):
+    nan_frame(wf_dataset)
+    constant_frame(wf_dataset)
     cfg = tmp_path / "wellforge.toml"
     cfg.write_text('[validate]\nfail_on = "warning"\nseverity = { WF301 = "info" }\n'
                    '[[validate.per_path_ignores]]\npath = "data/test/*_alpha_21.hdf5"\n'
                    'codes = ["WF300"]\nreason = "known blow-up, regenerated in v2"\n')
-    rc, doc = report(capsys, dataset, "--config", str(cfg))
+    rc, doc = report(capsys, wf_dataset, "--config", str(cfg))
     assert "WF300" not in codes(doc) and doc["summary"]["suppressed"] >= 1
     assert [f["severity"] for f in doc["findings"] if f["code"] == "WF301"] == ["info"]
     assert rc == 0
 
 
-def test_yaml_config_same_keys(dataset, tmp_path, capsys):
-    nan_frame(dataset)
+def test_yaml_config_same_keys(wf_dataset, tmp_path, capsys):
+    nan_frame(wf_dataset)
     cfg = tmp_path / "wellforge.yaml"
     cfg.write_text(yaml.safe_dump({"validate": {"ignore": ["WF300"], "level": 3}}))
-    rc, doc = report(capsys, dataset, "--config", str(cfg))
+    rc, doc = report(capsys, wf_dataset, "--config", str(cfg))
     assert rc == 0 and "WF300" not in codes(doc) and doc["levels"] == [0, 1, 2, 3]
 
 
-def test_baseline_grandfathers_known_findings_only(dataset, tmp_path, capsys):
-    nan_frame(dataset)
+def test_baseline_grandfathers_known_findings_only(wf_dataset, tmp_path, capsys):
+    nan_frame(wf_dataset)
     base = tmp_path / "baseline.json"
-    rc, _out, _ = cli(capsys, "validate", dataset, "--format", "json", "--output", str(base))
+    rc, _out, _ = cli(capsys, "validate", wf_dataset, "--format", "json", "--output", str(base))
     assert rc == 1
-    rc, doc = report(capsys, dataset, "--baseline", str(base))
+    rc, doc = report(capsys, wf_dataset, "--baseline", str(base))
     assert rc == 0 and doc["findings"] == [] and doc["summary"]["suppressed"] >= 1
-    with h5py.File(os.path.join(dataset, "data/valid/synthetic_alpha_11.hdf5"), "r+") as f:
+    with h5py.File(os.path.join(wf_dataset, "data/valid/synthetic_alpha_11.hdf5"), "r+") as f:
         f["t0_fields/c"][0, 1] = np.inf  # a new fault is not in the baseline
-    rc, doc = report(capsys, dataset, "--baseline", str(base))
+    rc, doc = report(capsys, wf_dataset, "--baseline", str(base))
     assert rc == 1 and [f["file"].endswith("alpha_11.hdf5") for f in doc["findings"]] == [True]
 
 
-def test_fingerprints_survive_moving_the_dataset(dataset, tmp_path, capsys):
-    nan_frame(dataset)
-    _, a = report(capsys, dataset)
+def test_fingerprints_survive_moving_the_dataset(wf_dataset, tmp_path, capsys):
+    nan_frame(wf_dataset)
+    _, a = report(capsys, wf_dataset)
     moved = str(tmp_path / "elsewhere" / "synthetic")
-    shutil.move(dataset, moved)
+    shutil.move(wf_dataset, moved)
     _, b = report(capsys, moved)
     assert [f["fingerprint"] for f in a["findings"]] == [f["fingerprint"] for f in b["findings"]]
 
@@ -210,34 +210,34 @@ def patched_check(monkeypatch):
     return patch
 
 
-def test_a_check_that_raises_becomes_an_internal_finding(dataset, patched_check, capsys):
+def test_a_check_that_raises_becomes_an_internal_finding(wf_dataset, patched_check, capsys):
     def boom(ctx):
         raise ZeroDivisionError("boom")
     patched_check("WF112", boom)
-    nan_frame(dataset)
-    rc, doc = report(capsys, os.path.join(dataset, TEST))
+    nan_frame(wf_dataset)
+    rc, doc = report(capsys, os.path.join(wf_dataset, TEST))
     internal = [f for f in doc["findings"] if f["code"] == "WF000"]
     assert internal and "ZeroDivisionError: boom" in internal[0]["message"]
     assert "WF300" in codes(doc)  # the run went on
     assert rc == 1
 
 
-def test_a_crashing_worker_is_a_refusal_not_a_crash(dataset, patched_check, capsys):
+def test_a_crashing_worker_is_a_refusal_not_a_crash(wf_dataset, patched_check, capsys):
     def segfault(ctx):
         os.kill(os.getpid(), signal.SIGSEGV)
     patched_check("WF111", segfault)
-    rc, doc = report(capsys, os.path.join(dataset, TRAIN))
+    rc, doc = report(capsys, os.path.join(wf_dataset, TRAIN))
     assert rc == 3
     (f,) = doc["findings"]
     assert f["code"] == "WF001" and "SIGSEGV" in f["message"]
 
 
-def test_a_hanging_file_times_out(dataset, patched_check, capsys):
+def test_a_hanging_file_times_out(wf_dataset, patched_check, capsys):
     def hang(ctx):
         time.sleep(60)
     patched_check("WF111", hang)
     t0 = time.monotonic()
-    rc, doc = report(capsys, os.path.join(dataset, TRAIN), "--timeout", "1")
+    rc, doc = report(capsys, os.path.join(wf_dataset, TRAIN), "--timeout", "1")
     assert time.monotonic() - t0 < 20
     assert rc == 3 and "timed out" in doc["findings"][0]["message"]
 
@@ -255,13 +255,13 @@ def test_rules_lists_and_explains(capsys):
     assert {r["code"] for r in json.loads(out)} == listed
 
 
-def test_changed_only_validates_changed_files(dataset, capsys, monkeypatch):
+def test_changed_only_validates_changed_files(wf_dataset, capsys, monkeypatch):
     env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t",
            "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"}
     for args in (["init", "-q", "-b", "main"], ["add", "."], ["commit", "-qm", "data"]):
-        subprocess.run(["git", *args], cwd=dataset, check=True, env=env, capture_output=True)
-    nan_frame(dataset)
-    monkeypatch.chdir(dataset)
+        subprocess.run(["git", *args], cwd=wf_dataset, check=True, env=env, capture_output=True)
+    nan_frame(wf_dataset)
+    monkeypatch.chdir(wf_dataset)
     rc, doc = report(capsys, ".", "--changed-only", "--base", "main")
     assert doc["summary"]["files"] == 1 and rc == 1
     assert {f["file"] for f in doc["findings"]} == {os.path.join(".", TEST)}

@@ -62,15 +62,15 @@ def test_well_dummy_defects_reported_all_at_once(tmp_path):
     assert rep.exit_code(Options().fail_on) == 1
 
 
-def test_streamed_stats_equal_the_wells_computation(dataset):
+def test_streamed_stats_equal_the_wells_computation(wf_dataset):
     """The moments gathered by the streaming pass give compute_stats' numbers (to 1e-6),
     whole-frame and slab-wise."""
-    train = split_files(dataset, "train")
+    train = split_files(wf_dataset, "train")
     want = compute_stats(train)
     for lim in (Limits(), Limits(block_bytes=200, direct_chunks=0)):
         files = []
         for p in train:
-            t = Target(p, p, os.path.basename(p), dataset, "train")
+            t = Target(p, p, os.path.basename(p), wf_dataset, "train")
             res = validate_file(t, Options(limits=lim, isolate=False), ("moments",))
             files.append({"summary": res["summary"]})
         got = recompute_stats(files)
@@ -81,8 +81,8 @@ def test_streamed_stats_equal_the_wells_computation(dataset):
                 np.testing.assert_allclose(got[key][name], v, rtol=1e-6, atol=1e-6 * scale)
 
 
-def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(dataset):
-    p = os.path.join(dataset, "data/test/synthetic_alpha_21.hdf5")
+def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(wf_dataset):
+    p = os.path.join(wf_dataset, "data/test/synthetic_alpha_21.hdf5")
     with h5py.File(p, "r+") as f:
         f["t2_fields/T"][1, 1, 3, 2, 0, 1] = np.nan
         f["t1_fields/velocity"][0, 2, ..., 1] = 0.0  # one constant component
@@ -148,12 +148,12 @@ def test_the_wells_own_dummy_fixture(tmp_path):
     assert rep.exit_code(Options().fail_on) == 1
 
 
-def test_corrupted_bytes_give_findings_not_crashes(dataset, tmp_path):
+def test_corrupted_bytes_give_findings_not_crashes(wf_dataset, tmp_path):
     """Random byte corruption of the metadata region: a refusal, findings or a clean
     report, never an exception or an internal-error finding."""
     import random
 
-    src = os.path.join(dataset, "data/train/synthetic_alpha_1.hdf5")
+    src = os.path.join(wf_dataset, "data/train/synthetic_alpha_1.hdf5")
     with open(src, "rb") as fh:
         data = fh.read()
     rng = random.Random(1)

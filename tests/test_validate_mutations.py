@@ -1,4 +1,4 @@
-"""Mutation harness: from a clean synthetic dataset, each test injects exactly one fault
+"""Mutation harness: from a clean synthetic wf_dataset, each test injects exactly one fault
 and asserts that the rule for it fires (and the exit code); the clean dataset gives no
 finding at all.
 """
@@ -34,7 +34,7 @@ def edit(root, rel=TRAIN):
 
 
 def replace(f, path, data, **create):
-    """Rewrite a dataset with new data (keeping its attributes)."""
+    """Rewrite an HDF5 dataset with new data (keeping its attributes)."""
     attrs = dict(f[path].attrs)
     del f[path]
     d = f.create_dataset(path, data=data, **create)
@@ -43,15 +43,15 @@ def replace(f, path, data, **create):
 
 # -- the clean fixture ------------------------------------------------------------------
 
-def test_clean_dataset_has_no_findings(dataset):
-    rep, rc = run([dataset])
+def test_clean_dataset_has_no_findings(wf_dataset):
+    rep, rc = run([wf_dataset])
     assert [(f.code, f.file, f.message) for f in rep.findings] == []
     assert rc == 0 and rep.files == 6
 
 
-def test_plain_well_file_gets_only_infos_for_wellforge_extras(dataset):
+def test_plain_well_file_gets_only_infos_for_wellforge_extras(wf_dataset):
     """A file without wellforge's additions (like the Well's own files): infos only."""
-    path = os.path.join(dataset, TRAIN)
+    path = os.path.join(wf_dataset, TRAIN)
     with h5py.File(path, "r+") as f:
         del f.attrs["wellforge_schema"]
         del f["provenance"]
@@ -93,10 +93,10 @@ WRONG = {"str": 5, "int": 2.5, "bool": "yes", "str_list": "x", "bool_list": np.a
 
 @pytest.mark.parametrize("path,attr", list(_attr_targets()),
                          ids=lambda v: v if isinstance(v, str) else v.name)
-def test_missing_required_attribute(dataset, path, attr):
-    with edit(dataset) as f:
+def test_missing_required_attribute(wf_dataset, path, attr):
+    with edit(wf_dataset) as f:
         del f[path].attrs[attr.name]
-    rep, rc = run([os.path.join(dataset, TRAIN)], level=1)
+    rep, rc = run([os.path.join(wf_dataset, TRAIN)], level=1)
     hits = [x for x in rep.findings if x.code == "WF101" and x.object == path]
     assert hits and attr.name in hits[0].message
     assert rc == 1
@@ -104,10 +104,10 @@ def test_missing_required_attribute(dataset, path, attr):
 
 @pytest.mark.parametrize("path,attr", list(_attr_targets()),
                          ids=lambda v: v if isinstance(v, str) else v.name)
-def test_mistyped_required_attribute(dataset, path, attr):
-    with edit(dataset) as f:
+def test_mistyped_required_attribute(wf_dataset, path, attr):
+    with edit(wf_dataset) as f:
         f[path].attrs[attr.name] = WRONG[attr.kind]
-    rep, rc = run([os.path.join(dataset, TRAIN)], level=1)
+    rep, rc = run([os.path.join(wf_dataset, TRAIN)], level=1)
     hits = [x for x in rep.findings if x.code == "WF102" and x.object == path]
     assert hits and attr.name in hits[0].message
     assert rc == 1
@@ -549,8 +549,8 @@ def dataset_trajectory_scaled_1000(root):
 
 
 @pytest.mark.parametrize("mutate,code,exit_code", MUTATIONS)
-def test_mutation_fires_its_rule(dataset, mutate, code, exit_code):
-    target = mutate(dataset)
+def test_mutation_fires_its_rule(wf_dataset, mutate, code, exit_code):
+    target = mutate(wf_dataset)
     rep, rc = run([target])
     fired = {f.code for f in rep.findings}
     assert code in fired, f"{code} did not fire; got {sorted(fired)}"
@@ -565,39 +565,39 @@ def test_every_rule_has_a_mutation():
 
 # -- what the findings say --------------------------------------------------------------
 
-def test_nan_finding_names_trajectory_and_time(dataset):
-    nan_frame(dataset)
-    rep, _ = run([os.path.join(dataset, TRAIN)])
+def test_nan_finding_names_trajectory_and_time(wf_dataset):
+    nan_frame(wf_dataset)
+    rep, _ = run([os.path.join(wf_dataset, TRAIN)])
     (f,) = [x for x in rep.findings if x.code == "WF300"]
     assert f.object == "/t0_fields/c"
     assert f.region == {"trajectory": [1, 1], "time": [2, 2]}
     assert f.observed == {"nan": 128, "inf": 0}
 
 
-def test_refused_file_is_not_read_further(dataset):
+def test_refused_file_is_not_read_further(wf_dataset):
     """A shape bomb stops validation at L0: no structure or data finding follows."""
-    shape_bomb(dataset)
-    rep, rc = run([os.path.join(dataset, TRAIN)])
+    shape_bomb(wf_dataset)
+    rep, rc = run([os.path.join(wf_dataset, TRAIN)])
     assert rc == 3
     assert "WF006" in {f.code for f in rep.findings}
     assert all(f.code.startswith("WF0") for f in rep.findings)
 
 
-def test_outlier_trajectory_is_the_scaled_one(dataset):
-    p = trajectory_scaled_1000(dataset)
+def test_outlier_trajectory_is_the_scaled_one(wf_dataset):
+    p = trajectory_scaled_1000(wf_dataset)
     rep, _ = run([p])
     hits = [f for f in rep.findings if f.code == "WF304"]
     assert hits and all(f.region == {"trajectory": [5, 5]} for f in hits)
 
 
-def test_repeated_frame_found_in_slabs_and_without_raw_chunks(dataset):
+def test_repeated_frame_found_in_slabs_and_without_raw_chunks(wf_dataset):
     """Frames larger than the block budget are read in slabs; the normal H5Dread path
     (no raw chunk reads) gives the same findings."""
     from wellforge.validate.context import Limits
 
-    repeated_frame(dataset)
-    nan_frame(dataset)
-    p = os.path.join(dataset, TRAIN)
+    repeated_frame(wf_dataset)
+    nan_frame(wf_dataset)
+    p = os.path.join(wf_dataset, TRAIN)
     base, _ = run([p])
     for lim in (Limits(block_bytes=256), Limits(direct_chunks=0)):
         rep, _ = run([p], limits=lim)

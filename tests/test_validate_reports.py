@@ -23,14 +23,14 @@ TRAIN = "data/train/synthetic_alpha_1.hdf5"
 
 
 @pytest.fixture
-def faulty(dataset):
+def faulty(wf_dataset):
     """A dataset with an error (NaN frame), a warning (constant frame) and an info-level
     finding, plus a hostile object name (control characters, ':' and ',')."""
-    with h5py.File(os.path.join(dataset, TRAIN), "r+") as f:
+    with h5py.File(os.path.join(wf_dataset, TRAIN), "r+") as f:
         f["t0_fields/c"][1, 2] = np.nan
         f["t0_fields/c"][0, 3] = 0.5
         f["t0_fields"].create_dataset("evil\x1b[31m,name:%\n", data=np.zeros(3, np.float32))
-    return dataset
+    return wf_dataset
 
 
 def _report(capsys, *args):
@@ -108,8 +108,8 @@ def test_text_report_escapes_control_characters(faulty, capsys):
     assert "evil\\x1b[31m" in out.out
 
 
-def test_clean_junit_has_one_passing_case(dataset, tmp_path, capsys):
+def test_clean_junit_has_one_passing_case(wf_dataset, tmp_path, capsys):
     out = tmp_path / "r.xml"
-    rc, _ = _report(capsys, dataset, "--format", "junit", "--output", str(out))
+    rc, _ = _report(capsys, wf_dataset, "--format", "junit", "--output", str(out))
     root = ET.parse(out).getroot()
     assert rc == 0 and root.get("failures") == "0" and len(list(root.iter("testcase"))) == 1
