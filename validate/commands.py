@@ -57,6 +57,7 @@ def _split_codes(values):
 
 
 def run_validate(args) -> int:
+    import logging
     import os
 
     from .config import build_options, load_file
@@ -78,6 +79,8 @@ def run_validate(args) -> int:
         from .changes import changed_files
 
         only = changed_files(args.base or os.environ.get("WELLFORGE_BASE", "origin/main"))
+        logging.getLogger("wellforge.validate").info(
+            "--changed-only: %d changed file(s); dataset-level checks (L5) skipped", len(only))
     report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only)
     for fmt, out in pairs:
         text = render(fmt, report, opts)
