@@ -273,3 +273,19 @@ def test_pre_commit_hooks_file():
     (hook,) = [h for h in hooks if h["id"] == "wellforge-validate"]
     assert hook["entry"].startswith("wellforge validate") and "--level" in hook["entry"]
     assert "hdf5" in hook["files"]
+
+
+def test_readme_config_example_is_valid(tmp_path):
+    """The wellforge.toml example in validate/README.md loads (keys, codes, reasons)."""
+    import re
+
+    from wellforge.validate.config import build_options, load_file
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    text = Path(root, "validate", "README.md").read_text()
+    (block,) = re.findall(r"```toml\n(.*?)```", text, flags=re.S)
+    cfg = tmp_path / "wellforge.toml"
+    cfg.write_text(block)
+    opts, pairs = build_options({}, load_file(str(cfg)))
+    assert opts.level == 5 and opts.ignore == ["WF121"] and pairs == [("text", None)]
+    assert opts.per_path_ignores and opts.limits.block_bytes == 32 << 20
