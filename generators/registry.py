@@ -18,6 +18,8 @@ BUILTIN = {
     "gray_scott_reaction_diffusion":
         "wellforge.generators.systems.gray_scott_reaction_diffusion:GrayScott",
     "kolmogorov_flow": "wellforge.generators.systems.kolmogorov_flow:KolmogorovFlow",
+    "kuramoto_sivashinsky":
+        "wellforge.generators.systems.kuramoto_sivashinsky:KuramotoSivashinsky",
 }
 
 
