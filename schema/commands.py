@@ -10,7 +10,8 @@ from wellforge.errors import ConfigError, InputRefused
 HELP = {
     "schema": "print the Well layout reference (rendered from the spec)",
     "finalize": "write stats.yaml, <name>.yaml and README.md for a dataset directory",
-    "info": "describe a Well file: axes, fields, scalars, boundary conditions, provenance",
+    "info": "describe a Well file: time, axes, fields, units, parameters, boundary "
+            "conditions, provenance summary (--tree: the HDF5 tree)",
 }
 
 
@@ -66,33 +67,28 @@ def _card_for(root: str):
 
 def add_info_arguments(p):
     p.add_argument("file", help="a Well-layout HDF5 file")
+    p.add_argument("--tree", action="store_true", help="also the HDF5 tree: every group and "
+                   "dataset with shape, dtype and attributes")
+    p.add_argument("--provenance", action="store_true", help="every provenance entry, not "
+                   "only the summary")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run_info(args) -> int:
-    import h5py
+    import json
 
-    from .reader import read_info
+    from .info import describe, format_text, tree
 
     if not os.path.isfile(args.file):
         raise ConfigError(f"{args.file}: no such file")
     try:
-        info = read_info(args.file)
+        d = describe(args.file)
     except (OSError, KeyError) as e:
         raise InputRefused(f"{args.file}: not a readable Well file ({e})") from None
-    print(f"{info.path}: dataset {info.dataset_name!r}, {info.n_trajectories} trajectories × "
-          f"{info.n_steps} steps, grid {info.grid_type}")
-    for d, n in zip(info.spatial_dims, info.dim_sizes):
-        c = info.coords[d]
-        print(f"  axis {d}: {n} points [{float(c[0]):g}, {float(c[-1]):g}]")
-    for f in info.fields:
-        print(f"  t{f.order} {f.name}: shape {f.shape} units {f.units or '-'}")
-    for n, v in info.scalars.items():
-        print(f"  scalar {n} = {v}")
-    for n, t in info.bc_types.items():
-        print(f"  bc {n}: {t}")
-    with h5py.File(args.file, "r") as fh:
-        if "provenance" in fh:
-            for k, v in fh["provenance"].attrs.items():
-                s = str(v)
-                print(f"  provenance {k}: {s[:100]}{'…' if len(s) > 100 else ''}")
+    if args.json:
+        print(json.dumps(d, indent=1, default=str))
+        return 0
+    print(format_text(d, all_provenance=args.provenance))
+    if args.tree:
+        print(tree(args.file))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
 
 import h5py
@@ -102,8 +103,10 @@ def _fmt(v) -> str:
     return f"{v:g}" if isinstance(v, float) else str(v)
 
 
-def dataset_card(root: str, card: SystemCard | None = None) -> str:
-    """README.md for a dataset, filled from the data, its provenance and the system card."""
+def dataset_card(root: str, card: SystemCard | None = None,
+                 previews: dict[str, str] | None = None) -> str:
+    """README.md for a dataset, filled from the data, its provenance and the system card;
+    ``previews``: field -> image path relative to ``root`` (embedded)."""
     meta = metadata(root)
     counts = {s: split_files(root, s) for s in SPLITS}
     n_traj = {s: sum(read_info(p).n_trajectories for p in fs) for s, fs in counts.items()}
@@ -143,6 +146,11 @@ def dataset_card(root: str, card: SystemCard | None = None) -> str:
         f"- Constant scalars: {', '.join(meta['constant_scalar_names']) or 'none'}",
         "",
     ]
+    if previews:
+        src = os.path.relpath(counts["train"][0], root) if counts["train"] else "train"
+        lines += ["## Previews", "", f"Trajectory 0 of `{src}` (`wellforge plot`).", ""]
+        lines += [f"![{f}]({p})" for f, p in previews.items()]
+        lines.append("")
     ics = _ic_summary([p for fs in counts.values() for p in fs])
     if ics:
         lines += ["## Initial conditions used", ""]
@@ -159,8 +167,24 @@ def dataset_card(root: str, card: SystemCard | None = None) -> str:
     return "\n".join(lines)
 
 
-def finalize(root: str, card: SystemCard | None = None) -> dict[str, str]:
-    """Write stats.yaml, <name>.yaml and README.md for the dataset at ``root``."""
+def _previews(root: str, kind: str | None) -> dict[str, str]:
+    """Preview images per field (``schema/plot.py``); none without matplotlib."""
+    if kind in (None, "none"):
+        return {}
+    try:
+        from .plot import preview_images
+
+        return preview_images(root, kind=kind)
+    except Exception as e:  # optional: a dataset is finalized without its pictures
+        logging.getLogger("wellforge.dataset").warning(
+            "no previews in %s/README.md (%s)", root, e)
+        return {}
+
+
+def finalize(root: str, card: SystemCard | None = None, previews: str | None = "png"
+             ) -> dict[str, str]:
+    """Write stats.yaml, <name>.yaml and README.md for the dataset at ``root``, with a
+    preview image per field (``previews``: "png", "gif" or None; needs matplotlib)."""
     train = split_files(root, "train")
     if not train:
         raise FileNotFoundError(f"{root}: data/train has no files")
@@ -172,5 +196,5 @@ def finalize(root: str, card: SystemCard | None = None) -> dict[str, str]:
     }
     write_text_atomic(out["stats"], dump_stats(compute_stats(train)))
     write_text_atomic(out["metadata"], yaml.safe_dump(metadata(root), sort_keys=False))
-    write_text_atomic(out["readme"], dataset_card(root, card))
+    write_text_atomic(out["readme"], dataset_card(root, card, _previews(root, previews)))
     return out

@@ -107,6 +107,10 @@ def test_plugin_dataset_card_comes_from_the_plugin_card(example_dataset):
         text = fh.read()
     assert "2-D advection-diffusion of a passive scalar" in text
     assert "`kappa`" in text and "`vx`" in text
+    if "![concentration](previews/concentration.png)" not in text:  # previews: matplotlib
+        pytest.importorskip("matplotlib")
+        raise AssertionError("no preview in the dataset card")
+    assert os.path.getsize(os.path.join(example_dataset, "previews", "concentration.png")) > 0
 
 
 def test_broken_plugin_does_not_hide_the_others(monkeypatch, capsys):

@@ -27,6 +27,7 @@ COMMANDS = {
     "finalize": "wellforge.schema.commands",
     "schema": "wellforge.schema.commands",
     "info": "wellforge.schema.commands",
+    "plot": "wellforge.schema.plot",
     "validate": "wellforge.validate.commands",
     "rules": "wellforge.validate.commands",
 }
