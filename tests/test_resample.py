@@ -54,17 +54,37 @@ def test_stored_grids_match_the_wells_coordinates():
     np.testing.assert_allclose(y, (1 - np.cos(np.pi * (np.arange(128) + 0.5) / 128)) / 2)
 
 
-def test_output_clock_lands_exactly_with_constant_steps():
-    clock = OutputClock(0.25 * np.arange(5))
-    t, dts = 0.0, []
+def drive(clock, dt_cfl_of_step):
+    t, dts, landed = 0.0, [], []
     while not clock.done:
-        dt, lands = clock.step(t, 0.07)
+        dt, lands = clock.step(t, dt_cfl_of_step(len(dts)))
+        assert dt <= dt_cfl_of_step(len(dts))
         t += dt
         dts.append(dt)
-        assert dt <= 0.07
         if lands:
             assert abs(t - clock.times[clock.k]) < 1e-14
+            landed.append(len(dts))
             t = clock.times[clock.k]
             clock.k += 1
-    assert len(set(np.round(dts, 15))) == 1  # one step size: no refactorisation
-    assert dts[0] == 0.25 / 4
+    return dts, landed
+
+
+def test_output_clock_lands_exactly_with_one_step_size():
+    dts, landed = drive(OutputClock(0.25 * np.arange(5)), lambda i: 0.07)
+    assert len(set(dts)) == 1  # bit for bit: Dedalus refactorises on any change of dt
+    assert dts[0] == 0.25 / 4 and landed == [4, 8, 12, 16]
+
+
+def test_output_clock_keeps_dt_while_the_step_count_fits():
+    # the CFL target wobbles mid-interval but 4 steps still fit: dt must not change
+    dts, _ = drive(OutputClock(0.25 * np.arange(4)), lambda i: 0.07 if i % 3 else 0.066)
+    assert len(set(dts)) == 1
+    # the target drops below 0.0625: the rest of the interval is re-cut, still landing exactly
+    dts, landed = drive(OutputClock(0.25 * np.arange(3)), lambda i: 0.07 if i < 2 else 0.05)
+    assert dts[:2] == [0.0625, 0.0625] and all(d <= 0.05 for d in dts[2:])
+    assert len(set(dts[landed[0]:])) == 1  # next interval: one step size again
+
+
+def test_output_clock_when_the_cfl_step_divides_the_interval():
+    dts, landed = drive(OutputClock(0.25 * np.arange(50)), lambda i: 0.125)
+    assert set(dts) == {0.125} and landed == list(range(2, 100, 2))
