@@ -46,7 +46,7 @@ def substitutions(name: str, title: str | None = None, field: str = "concentrati
     return {
         "{{NAME}}": name,
         "{{CLASS}}": "".join(w.capitalize() for w in name.split("_") if w),
-        "{{PACKAGE}}": f"wellforge_{name}",
+        "{{PACKAGE}}": subs_package(name),
         "{{DIST}}": "wellforge-" + name.replace("_", "-"),
         "{{TITLE}}": (title or f"{name.replace('_', ' ').capitalize()} (2-D periodic "
                       "diffusion template)").replace('"', "'"),
@@ -103,16 +103,27 @@ def new_system(name: str, out: str | None = None, title: str | None = None,
     return written
 
 
+def subs_package(name: str) -> str:
+    return f"wellforge_{name}"
+
+
 def run_new_system(args) -> int:
     files = new_system(args.name, args.out, args.title, args.field)
     out = args.out or args.name
     print(f"created {out}/:")
     for f in files:
         print(f"  {os.path.relpath(f, out)}")
-    print(f"""next:
-  pip install -e {out}                     # registers '{args.name}' (entry point wellforge.systems)
-  wellforge systems                        # lists it
-  wellforge generate {args.name} --preset tiny --out out && wellforge validate out/{args.name}
-  pytest {out}/tests                       # the same, as a test
-then edit {out}/{f"wellforge_{args.name}"}/system.py (physics) and card.yaml (fields, parameters, axes)""")
+    steps = [
+        (f"pip install -e {out}", f"registers '{args.name}' (entry point wellforge.systems)"),
+        ("wellforge systems", "lists it"),
+        (f"wellforge generate {args.name} --preset tiny --out out", "a tiny dataset"),
+        (f"wellforge validate out/{args.name}", "exit 0: valid"),
+        (f"pytest {out}/tests", "the same, as a test"),
+    ]
+    width = max(len(c) for c, _ in steps) + 2
+    print("next:")
+    for cmd, why in steps:
+        print(f"  {cmd:<{width}}# {why}")
+    print(f"then edit {os.path.join(out, subs_package(args.name), 'system.py')} (physics) and "
+          "card.yaml (fields, parameters, axes); see docs/tutorial.md")
     return 0

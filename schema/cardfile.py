@@ -47,9 +47,14 @@ from . import spec
 from .card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 from .units import check_units
 
-AXIS_KINDS = ("fourier", "chebyshev", "uniform", "legendre", "sphere")
-INVARIANT_KINDS = ("conserved_mean", "divergence_free", "bounded", "zero_mean", "symmetric")
+#: axis kinds wellforge knows: fourier and chebyshev are resampled spectrally (generate,
+#: convert); other kinds are stored as they are
+AXIS_KINDS = ("fourier", "chebyshev", "uniform", "equiangular", "gauss", "legendre")
+#: invariant kinds in use (the validator decides which it checks); others are allowed
+INVARIANT_KINDS = ("conserved_mean", "divergence_free", "bounded", "zero_mean", "symmetric",
+                   "energy_balance")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
+_KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 
 
 def _keys(where: str, d: Any, required: tuple[str, ...], optional: tuple[str, ...]) -> dict:
@@ -135,8 +140,9 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
         w = f"{where}.axes[{i}]"
         _keys(w, a, ("name", "kind", "bounds", "units", "bc"),
               ("bc_variant", "bc_values", "bc_fields"))
-        if a["kind"] not in AXIS_KINDS:
-            raise ConfigError(f"{w}.kind: {a['kind']!r} is not one of {', '.join(AXIS_KINDS)}")
+        if not isinstance(a["kind"], str) or not _KIND.match(a["kind"]):
+            raise ConfigError(f"{w}.kind: {a['kind']!r}: expected a lower-case name such as "
+                              f"{', '.join(AXIS_KINDS)}")
         b = a["bounds"]
         if not isinstance(b, list) or len(b) != 2:
             raise ConfigError(f"{w}.bounds: expected [low, high]")
@@ -166,8 +172,8 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
     for i, v in enumerate(d.get("invariants") or []):
         w = f"{where}.invariants[{i}]"
         _keys(w, v, ("kind", "field", "tolerance"), ("doc",))
-        if v["kind"] not in INVARIANT_KINDS:
-            raise ConfigError(f"{w}.kind: {v['kind']!r} is not one of "
+        if not isinstance(v["kind"], str) or not _KIND.match(v["kind"]):
+            raise ConfigError(f"{w}.kind: {v['kind']!r}: expected a lower-case name such as "
                               f"{', '.join(INVARIANT_KINDS)}")
         if v["field"] not in field_names:
             raise ConfigError(f"{w}.field: {v['field']!r} is not a field of the card")

@@ -196,8 +196,9 @@ class Plot:
         # fast: fixed margins instead of constrained layout (previews: half the time)
         self.fig = Figure(figsize=((w + 0.5) / dpi, (h + 0.5) / dpi), dpi=dpi,
                           layout=None if fast else "constrained")
-        if fast:
-            self.fig.subplots_adjust(left=0.07, right=0.86, bottom=0.2, top=0.8, wspace=0.3)
+        if fast:  # room for a colorbar unless 1-D (line plots)
+            self.fig.subplots_adjust(left=0.07, right=0.86 if len(dims) > 1 else 0.97,
+                                     bottom=0.2, top=0.8, wspace=0.3)
         n = len(times) if panels else 1
         cmap, lo, hi = _norm(frames)
         sph = _sphere_axes(info) if len(dims) == 2 and set(dims) == {"theta", "phi"} else None
