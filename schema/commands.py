@@ -33,6 +33,9 @@ def run_schema(args) -> int:
 
 def add_finalize_arguments(p):
     p.add_argument("dataset", help="dataset directory holding data/{train,valid,test}")
+    p.add_argument("--previews", choices=("png", "gif", "none"), default="png",
+                   help="a preview per field in previews/, embedded in README.md (png: "
+                   "panels at 3 times, default; gif: animation; needs matplotlib)")
 
 
 def run_finalize(args) -> int:
@@ -41,7 +44,7 @@ def run_finalize(args) -> int:
     if not os.path.isdir(os.path.join(args.dataset, "data")):
         raise ConfigError(f"{args.dataset}: not a dataset directory (expected a data/ folder)")
     card = _card_for(args.dataset)
-    for what, path in finalize(args.dataset, card).items():
+    for what, path in finalize(args.dataset, card, previews=args.previews).items():
         print(f"{what}: {path}")
     return 0
 

@@ -406,6 +406,9 @@ def preview_images(root: str, out_dir: str = "previews", kind: str = "png",
         plot = render(files[0], fi.name, gif=kind == "gif", size=size, fast=True,
                       times=[int(k) for k in np.unique(times)])
         save(plot, os.path.join(root, rel), kind == "gif", fps=6.0)
+        other = os.path.join(root, out_dir, f"{fi.name}.{'gif' if kind == 'png' else 'png'}")
+        if os.path.exists(other):  # from an earlier finalize with the other kind
+            os.remove(other)
         made[fi.name] = rel
     return made
 
