@@ -20,6 +20,7 @@ BUILTIN = {
     "kolmogorov_flow": "wellforge.generators.systems.kolmogorov_flow:KolmogorovFlow",
     "kuramoto_sivashinsky":
         "wellforge.generators.systems.kuramoto_sivashinsky:KuramotoSivashinsky",
+    "planetswe": "wellforge.generators.systems.planetswe:PlanetSWE",
 }
 
 

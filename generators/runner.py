@@ -263,15 +263,22 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
     guard.add_property(_squared_norm(watched), name="u2")
     monitor = StationaryMonitor(check, spec.times) if check is not None and leader else None
 
+    # stored axes follow the card's order (the Well stores a (phi, theta) sphere as
+    # (theta, phi)); resolutions in a config are in that order too
+    sim_names = [a.name for a in setup.axes]
+    order = [sim_names.index(a.name) for a in system.card.axes]
+    stored = [0] * len(order)
+    for k, i in enumerate(order):
+        stored[i] = spec.stored_resolution[k]
     axes_modes = {a.name: ctx.options.get(f"{a.name}_grid") for a in setup.axes}
-    resample = Resampler(setup.axes, spec.stored_resolution, axes_modes)
+    resample = Resampler(setup.axes, tuple(stored), axes_modes, order=order)
     writer = None
     if leader:
         writer = WellWriter(out_path, spec.dataset_name, 1, spec.times,
                             time_units=system.card.time_units, grid_type=system.card.grid_type)
-        for (name, coords), ax in zip(system.stored_axes(setup.axes, spec.stored_resolution,
-                                                          ctx.options), system.card.axes):
-            writer.add_dimension(name, coords, units=ax.units)
+        coords = system.stored_axes(setup.axes, tuple(stored), ctx.options)
+        for i, ax in zip(order, system.card.axes):
+            writer.add_dimension(coords[i][0], coords[i][1], units=ax.units)
         for name, value in spec.params.items():
             p = system.card.param(name)
             writer.add_parameter(spec.param_names.get(name, name), value, units=p.units)
