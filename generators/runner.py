@@ -85,15 +85,18 @@ class RunResult:
 class OutputClock:
     """Step sizes that land exactly on each output time.
 
-    With a CFL target ``dt_cfl`` and a distance ``r`` to the next output, the step is
-    ``r / ceil(r / dt_cfl)``: never above the CFL target, and constant across an output
-    interval while the target is constant, so the solver does not refactorise its
-    matrices for a shortened last step.
+    With a CFL target ``dt_cfl`` and a distance ``r`` to the next output, the interval is
+    cut into ``n = ceil(r / dt_cfl)`` equal steps of ``r / n``: never above the CFL target,
+    landing on the output time after exactly ``n`` steps. The step value is kept bit for
+    bit while ``n`` does not change (Dedalus refactorises its matrices whenever ``dt``
+    differs in the last bit), so equal output intervals reuse one step size.
     """
 
     def __init__(self, times: np.ndarray):
         self.times = np.asarray(times, dtype=np.float64)
         self.k = 1  # index of the next output
+        self._dt = math.nan
+        self._left = 0  # steps left in the current interval
 
     @property
     def done(self) -> bool:
@@ -103,7 +106,13 @@ class OutputClock:
         """Return (dt, lands_on_output)."""
         r = self.times[self.k] - t
         n = max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
-        return r / n, n == 1
+        if n != self._left:
+            interval = self.times[self.k] - self.times[self.k - 1]
+            # a fresh interval cut as before reuses the identical float
+            self._dt = interval / n if self._left == 0 and r == interval else r / n
+            self._left = n
+        self._left -= 1
+        return self._dt, self._left == 0
 
 
 def gather_global(field_, comm, root: int = 0) -> np.ndarray | None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -297,6 +298,30 @@ class WellWriter:
             f[where][tuple(idx)] = arr.astype(np.float32, copy=False)
             fl.written[(idx[0] if fl.sample_varying else 0,
                         idx[-1] if fl.time_varying else 0)] = True
+
+    # -- checkpoints ----------------------------------------------------------------
+    def snapshot(self, dest: str) -> None:
+        """Copy the file as written so far to ``dest`` (atomically), for a checkpoint.
+
+        The file is closed for the copy, so the copy is a consistent HDF5 file whatever
+        happens later, then reopened for appending."""
+        f = self._open()
+        f.close()
+        tmp = dest + ".partial"
+        shutil.copyfile(self.partial, tmp)
+        atomic_rename(tmp, dest)
+        self._h5 = h5py.File(self.partial, "r+")
+
+    def resume(self, snapshot: str, n_frames_done: int) -> None:
+        """Continue a file from a ``snapshot``: frames ``< n_frames_done`` of every
+        time-varying field count as written. Call after the declarations."""
+        if self._h5 is not None:
+            raise SchemaError("resume must come before the first frame is written")
+        shutil.copyfile(snapshot, self.partial)
+        self._h5 = h5py.File(self.partial, "r+")
+        for fl in self.fields.values():
+            if fl.time_varying:
+                fl.written[:, :n_frames_done] = True
 
     # -- finishing ------------------------------------------------------------------
     def _write_provenance(self, f: h5py.File) -> None:
