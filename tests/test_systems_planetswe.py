@@ -127,7 +127,7 @@ def test_williamson_case_2_stays_steady_for_5_days(tmp_path):
 @pytest.mark.parametrize("forcing", ["off", "on"])
 def test_mass_is_conserved(tmp_path, forcing):
     """∫ h dA stays constant (the forcing's zonal mean vanishes), in float32 storage."""
-    t, theta, h, _ = simulate(tmp_path, {"ic": "random", "amplitude": 30.0}, (32, 64), 3.0,
+    _, theta, h, _ = simulate(tmp_path, {"ic": "random", "amplitude": 30.0}, (32, 64), 3.0,
                               9, {"forcing": forcing})
     mass = np.array([area_integral(hk, theta) for hk in h])
     scale = area_integral(np.abs(h[0]), theta)

@@ -161,7 +161,9 @@ class PlanetSWE(System):
             cos_phi = dist.Field(name="cos_phi", bases=basis)
             sin_phi = dist.Field(name="sin_phi", bases=basis)
             lat_f = dist.Field(name="lat", bases=basis)
-            cos_phi["g"], sin_phi["g"], lat_f["g"] = np.cos(phi) + 0 * lat, np.sin(phi) + 0 * lat, lat
+            cos_phi["g"] = np.cos(phi) + 0 * lat
+            sin_phi["g"] = np.sin(phi) + 0 * lat
+            lat_f["g"] = lat
             day_phase = 2 * np.pi * t / DAY  # forcing centre φ_c = 2π t/day
             h_f = HF0 * (cos_phi * np.cos(day_phase) + sin_phi * np.sin(day_phase)) * np.exp(
                 -((lat_f - 0.4 * np.sin(2 * np.pi * t / YEAR)) ** 2) / SIGMA**2)
