@@ -67,6 +67,9 @@ def add_generate_arguments(p):
                    help="reproduce the Well's released naming (shear_flow's 'Rayleigh')")
     p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
+    p.add_argument("--checkpoint-every", type=int, default=0, metavar="K",
+                   help="checkpoint each run every K stored frames; a rerun continues "
+                   "interrupted runs from their last checkpoint (default: off)")
     p.add_argument("--slice", default="0/1", metavar="I/N",
                    help="take only runs with index %% N == I (one task of a job array; then "
                    "'wellforge pack' once all tasks are done)")
@@ -106,11 +109,18 @@ def run_generate(args) -> int:
               f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
     summary = generate(plan, args.out, comm=world, ranks_per_run=int(rpr),
                        progress=not args.no_progress, retry_failed=args.retry_failed,
-                       slice_=parse_slice(args.slice))
+                       slice_=parse_slice(args.slice),
+                       checkpoint_every=check_checkpoint_every(args.checkpoint_every))
     code = 0
     if world.rank == 0:
         code = report(summary)
     return world.bcast(code, root=0)
+
+
+def check_checkpoint_every(k: int) -> int:
+    if k < 0:
+        raise ConfigError(f"--checkpoint-every {k}: must be >= 0 (0 = off)")
+    return k
 
 
 def parse_slice(text: str) -> tuple[int, int]:

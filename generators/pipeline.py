@@ -30,6 +30,7 @@ from wellforge.errors import ConfigError
 from wellforge.schema.dataset import finalize
 from wellforge.schema.writer import atomic_rename
 
+from .checkpoint import Checkpoint
 from .config import Plan
 from .pack import pack
 from .runner import RunResult, RunSpec, run_trajectory
@@ -175,12 +176,13 @@ def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...
 
 def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
              progress: bool = True, retry_failed: bool = False, finalize_dataset: bool = True,
-             slice_: tuple[int, int] = (0, 1)) -> Summary | None:
+             slice_: tuple[int, int] = (0, 1), checkpoint_every: int = 0) -> Summary | None:
     """Run every planned trajectory that is not done, then pack and finalize (world rank 0
     returns the summary; other ranks return None).
 
     ``slice_ = (i, n)`` takes only runs with ``index % n == i`` (one task of a job array);
-    packing then waits until every run of the plan is done (``wellforge pack``)."""
+    packing then waits until every run of the plan is done (``wellforge pack``).
+    ``checkpoint_every = K > 0`` checkpoints each run every K stored frames."""
     from mpi4py import MPI
 
     world = comm if comm is not None else MPI.COMM_WORLD
@@ -224,8 +226,10 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
             logger.info("[group %d] run %s: %s %s", group_id, spec.run_id, spec.params, spec.ic)
             work.log_event(spec.run_id, event="start", group=group_id, ranks=group.size,
                            host=socket.gethostname(), world_rank=world.rank)
+        ckpt = (Checkpoint(os.path.join(work.root, "checkpoints"), spec.run_id,
+                           checkpoint_every) if checkpoint_every > 0 else None)
         result = run_trajectory(plan.system, spec, work.shard(spec.run_id), comm=group,
-                                progress=progress,
+                                progress=progress, checkpoint=ckpt,
                                 provenance={"config": plan.config, "group": group_id})
         if leader:
             _record(work, spec, result, group_id)

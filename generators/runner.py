@@ -115,23 +115,41 @@ class OutputClock:
         return self._dt, self._left == 0
 
 
+def gather(field_, comm, layout: str = "g", root: int = 0) -> np.ndarray | None:
+    """Global data of a Dedalus field on ``root`` (None elsewhere), tensor axes first as
+    Dedalus stores them: grid values at scale 1 (``"g"``) or coefficients (``"c"``)."""
+    if layout == "g":
+        field_.change_scales(1)
+    local = np.asarray(field_[layout])
+    if comm is None or comm.size == 1:
+        return local.copy()
+    rank = len(field_.tensorsig)
+    sl = tuple(field_.layout.slices(field_.domain, field_.scales))
+    pieces = comm.gather((sl, local), root=root)
+    if comm.rank != root:
+        return None
+    gshape = tuple(cs.dim for cs in field_.tensorsig) + tuple(
+        int(n) for n in field_.layout.global_shape(field_.domain, field_.scales))
+    data = np.empty(gshape, dtype=local.dtype)
+    for s, piece in pieces:
+        data[(slice(None),) * rank + s] = piece
+    return data
+
+
+def scatter_coeffs(field_, data: np.ndarray) -> None:
+    """Set a field's coefficients from the global array (every rank takes its part)."""
+    field_.change_layout("c")
+    rank = len(field_.tensorsig)
+    sl = tuple(field_.layout.slices(field_.domain, field_.scales))
+    field_.data[...] = data[(slice(None),) * rank + sl]
+
+
 def gather_global(field_, comm, root: int = 0) -> np.ndarray | None:
     """Global grid data (scale 1) of a Dedalus field on ``root``; spatial axes first."""
-    field_.change_scales(1)
-    local = np.asarray(field_["g"])
+    data = gather(field_, comm, "g", root)
+    if data is None:
+        return None
     rank = len(field_.tensorsig)
-    if comm is None or comm.size == 1:
-        data = local.copy()
-    else:
-        sl = tuple(field_.layout.slices(field_.domain, field_.scales))
-        pieces = comm.gather((sl, local), root=root)
-        if comm.rank != root:
-            return None
-        gshape = tuple(cs.dim for cs in field_.tensorsig) + tuple(
-            int(n) for n in field_.layout.global_shape(field_.domain, field_.scales))
-        data = np.empty(gshape, dtype=local.dtype)
-        for s, piece in pieces:
-            data[(slice(None),) * rank + s] = piece
     return np.moveaxis(data, list(range(rank)), list(range(data.ndim - rank, data.ndim)))
 
 
@@ -212,13 +230,15 @@ def _replacement_seed(seed: int, attempt: int) -> int:
 
 def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
                    mesh: tuple[int, ...] | None = None, progress: bool = True,
-                   provenance: dict | None = None) -> RunResult:
+                   provenance: dict | None = None, checkpoint=None) -> RunResult:
     """Simulate one trajectory and write it (rank 0 of ``comm``) as a one-trajectory file.
 
     On failure nothing is left at ``out_path`` (the writer's partial file is removed) and
     the result says why and when. With a system's stationary check and the option
     ``stationary: replace``, a trajectory that stops changing is simulated again from an
-    initial condition drawn with a derived seed (the seed used is recorded).
+    initial condition drawn with a derived seed (the seed used is recorded). With a
+    ``checkpoint.Checkpoint`` the run saves its state every few frames and, when one is
+    available, continues from it.
     """
     from mpi4py import MPI
 
@@ -231,7 +251,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     for attempt in range(tries):
         result = _simulate(system, spec, out_path, seed, comm, mesh, progress, provenance,
                            check, attempt, replace_if_stationary=attempt < tries - 1,
-                           wall0=wall0)
+                           wall0=wall0, checkpoint=checkpoint)
         if result.status != "replaced":
             break
         logger.warning("run %s became stationary at t = %.6g; redrawing its initial "
@@ -243,7 +263,7 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
 
 def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mesh,
               progress: bool, provenance: dict | None, check, attempt: int,
-              replace_if_stationary: bool, wall0: float) -> RunResult:
+              replace_if_stationary: bool, wall0: float, checkpoint=None) -> RunResult:
     """One attempt of ``run_trajectory`` with the initial condition drawn from ``seed``;
     status "replaced" (nothing written) when the trajectory became stationary and may be
     replaced. Wall time counts from ``wall0`` (the first attempt's start)."""
@@ -324,8 +344,19 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
     clock = OutputClock(spec.times)
     bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),
                     progress and leader)
+    resumed = None
     try:
-        write_frame(0, spec.t_start)
+        if checkpoint is not None and checkpoint.available():
+            k, t = checkpoint.restore(solver, cfl)
+            if leader:
+                writer.resume(checkpoint.frames, k + 1)
+            clock.k, resumed = k + 1, {"frame": k, "time": t}
+            logger.info("run %s resumed from its checkpoint at frame %d (t = %g)",
+                        spec.run_id, k, t)
+        else:
+            for f in solver.state:  # store the state the solver evolves: the IC projected
+                f.change_layout("c")  # on the bases (e.g. grid noise loses its Nyquist mode)
+            write_frame(0, spec.t_start)
         while not clock.done:
             dt_cfl = cfl.compute_timestep() if cfl is not None else c.max_dt
             if not np.isfinite(dt_cfl) or dt_cfl < c.min_dt:
@@ -340,6 +371,8 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             if lands:
                 solver.sim_time = float(clock.times[clock.k])  # drop accumulated round-off
                 write_frame(clock.k, solver.sim_time)
+                if checkpoint is not None and checkpoint.due(clock.k, len(spec.times)):
+                    checkpoint.save(clock.k, solver, cfl, writer, comm)
                 clock.k += 1
                 bar.update(solver.sim_time, steps)
     except RunFailed as e:
@@ -396,6 +429,9 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             "numpy_version": np.__version__, "wellforge_version": __version__,
             "python": sys.version.split()[0], "pid": os.getpid(),
             **stationary, **(provenance or {}),
+            **({"resumed_from_checkpoint": [resumed]} if resumed else {}),
         })
         writer.close()
+        if checkpoint is not None:
+            checkpoint.remove()
     return result
