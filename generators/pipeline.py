@@ -168,6 +168,9 @@ def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...
     if R < 1 or world_size % R:
         raise ConfigError(f"--ranks-per-run {R} does not divide the {world_size} MPI ranks; "
                           f"use a divisor of {world_size}")
+    if R > 1 and len(resolution) < 2:
+        raise ConfigError(f"--ranks-per-run {R}: a 1-D system cannot be split over ranks "
+                          "(Dedalus distributes at most dim - 1 axes); use --ranks-per-run 1")
     if R > 1 and ((resolution[0] // 2) % R or resolution[-1] % R):
         raise ConfigError(f"--ranks-per-run {R}: resolution {list(resolution)} does not split "
                           f"evenly over {R} ranks (need x/2 and y divisible by {R}); cores "

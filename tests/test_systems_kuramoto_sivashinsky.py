@@ -82,3 +82,12 @@ def test_tiny_1d_dataset_loads_in_welldataset(dataset):
 
     require_well()
     assert assert_loads_in_well(dataset) > 0
+
+
+def test_a_1d_run_cannot_be_split_over_ranks():
+    from wellforge.errors import ConfigError
+    from wellforge.generators.pipeline import check_layout
+
+    with pytest.raises(ConfigError, match="1-D system cannot be split"):
+        check_layout(2, 2, (64,))
+    check_layout(2, 1, (64,))
