@@ -17,7 +17,6 @@ from .findings import Finding, Severity, format_region
 from .registry import LEVELS, REGISTRY
 
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
-INFO_URI = "https://github.com/PolymathicAI/the_well"
 
 
 def _environment() -> dict:
@@ -128,7 +127,6 @@ def render_sarif(report, opts) -> str:
             "tool": {"driver": {
                 "name": "wellforge",
                 "version": __version__,
-                "informationUri": INFO_URI,
                 "rules": [{
                     "id": r.code,
                     "name": r.name,
