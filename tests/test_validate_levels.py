@@ -170,3 +170,28 @@ def test_corrupted_bytes_give_findings_not_crashes(wf_dataset, tmp_path):
         assert "WF000" not in {f.code for f in rep.findings}
         outcomes.add(rc)
     assert 3 in outcomes  # some corruptions are caught as unreadable
+
+
+def test_raw_chunk_reads_equal_hdf5_reads(tmp_path):
+    """Frames of >= 64 KiB in one-frame chunks are read raw (H5Dread_chunk); the findings
+    are those of the plain H5Dread path, and the raw path is really taken."""
+    from wellforge.schema.synthetic import write_file
+    from wellforge.validate import stream
+
+    p = str(tmp_path / "big.hdf5")
+    write_file(p, n_traj=2, n_time=6, nx=128, ny=128)
+    with h5py.File(p, "r+") as f:
+        f["t1_fields/velocity"][1, 4, 7, 9, 0] = np.inf
+        f["t2_fields/T"][0, 5] = f["t2_fields/T"][0, 4]
+    calls = []
+    real = stream._read_chunks
+    stream._read_chunks = lambda *a: calls.append(1) or real(*a)
+    try:
+        fast = validate([p], Options(isolate=False))
+    finally:
+        stream._read_chunks = real
+    slow = validate([p], Options(isolate=False, limits=Limits(direct_chunks=0)))
+    assert calls  # the raw path ran
+    key = [(f.code, f.object, f.region, f.message) for f in fast.findings]
+    assert key == [(f.code, f.object, f.region, f.message) for f in slow.findings]
+    assert {"WF300", "WF302"} <= {k[0] for k in key}

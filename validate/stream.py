@@ -32,6 +32,8 @@ import numpy as np
 from .findings import region
 
 REDUCERS: dict[str, type] = {}
+#: raw chunk reads only pay off for frames of at least this size (one call per frame)
+DIRECT_MIN_BYTES = 64 << 10
 
 
 def reducer(name: str):
@@ -178,7 +180,8 @@ class Plan:
             # WellWriter writes) is read raw with H5Dread_chunk, straight into the buffer.
             lead = field.lead
             self.direct = bool(
-                direct and chunks and tuple(chunks) == (1,) * lead + tuple(self.frame)
+                direct and frame_bytes >= DIRECT_MIN_BYTES
+                and chunks and tuple(chunks) == (1,) * lead + tuple(self.frame)
                 and dset.dtype == np.dtype("<f4") and lead > 0
                 and dset.id.get_create_plist().get_nfilters() == 0)
         else:
