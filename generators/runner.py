@@ -87,9 +87,10 @@ class OutputClock:
 
     With a CFL target ``dt_cfl`` and a distance ``r`` to the next output, the interval is
     cut into ``n = ceil(r / dt_cfl)`` equal steps of ``r / n``: never above the CFL target,
-    landing on the output time after exactly ``n`` steps. The step value is kept bit for
-    bit while ``n`` does not change (Dedalus refactorises its matrices whenever ``dt``
-    differs in the last bit), so equal output intervals reuse one step size.
+    landing on the output time after exactly ``n`` steps. Within an interval the step is
+    only re-cut when the CFL target drops below it, and equal intervals are cut into the
+    identical float: Dedalus refactorises its matrices whenever ``dt`` differs in the
+    last bit.
     """
 
     def __init__(self, times: np.ndarray):
@@ -104,13 +105,10 @@ class OutputClock:
 
     def step(self, t: float, dt_cfl: float) -> tuple[float, bool]:
         """Return (dt, lands_on_output)."""
-        r = self.times[self.k] - t
-        n = max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
-        if n != self._left:
-            interval = self.times[self.k] - self.times[self.k - 1]
-            # a fresh interval cut as before reuses the identical float
-            self._dt = interval / n if self._left == 0 and r == interval else r / n
-            self._left = n
+        if self._left == 0 or self._dt > dt_cfl:  # a new interval, or the CFL step dropped
+            r = self.times[self.k] - t  # (a new interval: exactly the interval length)
+            self._left = max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
+            self._dt = r / self._left
         self._left -= 1
         return self._dt, self._left == 0
 
