@@ -33,11 +33,14 @@ class Moments:
     def add(self, block: np.ndarray, order: int) -> None:
         comps = block.shape[block.ndim - order:] if order else ()
         x = np.asarray(block, dtype=np.float64).reshape((-1, *comps))
-        n = x.shape[0]
+        if x.shape[0]:
+            mu = x.mean(axis=0)
+            self.merge(x.shape[0], mu, ((x - mu) ** 2).sum(axis=0))
+
+    def merge(self, n: int, mu, m2) -> None:
+        """Merge the moments (count, mean, sum of squared deviations) of another part."""
         if n == 0:
             return
-        mu = x.mean(axis=0)
-        m2 = ((x - mu) ** 2).sum(axis=0)
         if self.count == 0:
             self.count, self.mean, self.m2 = n, mu, m2
             return
@@ -76,7 +79,7 @@ def file_moments(path: str) -> dict[str, tuple[Moments, Moments | None]]:
     return out
 
 
-def _pool(parts: list[Moments]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def pool(parts: list[Moments]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     total = sum(p.count for p in parts)
     mean = sum(p.count / total * np.asarray(p.mean) for p in parts)
     ex2 = sum(p.count / total * (np.asarray(p.var) + np.asarray(p.mean) ** 2) for p in parts)
@@ -90,10 +93,10 @@ def compute_stats(train_files: list[str]) -> dict[str, dict[str, object]]:
         raise ValueError("no train files to compute statistics from")
     stats: dict[str, dict[str, object]] = {k: {} for k in STAT_KEYS}
     for name in per_file[0]:
-        mean, std, rms = _pool([m[name][0] for m in per_file])
+        mean, std, rms = pool([m[name][0] for m in per_file])
         stats["mean"][name], stats["std"][name], stats["rms"][name] = mean, std, rms
         if per_file[0][name][1] is not None:
-            mean, std, rms = _pool([m[name][1] for m in per_file])
+            mean, std, rms = pool([m[name][1] for m in per_file])
             stats["mean_delta"][name] = mean
             stats["std_delta"][name] = std
             stats["rms_delta"][name] = rms

@@ -16,7 +16,7 @@ from collections import Counter
 
 import numpy as np
 import yaml
-from wellforge.schema.stats import STAT_KEYS, Moments, _pool
+from wellforge.schema.stats import STAT_KEYS, Moments, pool
 
 from .findings import Issue, Severity, region
 from .registry import check
@@ -90,15 +90,7 @@ class WellMoments(Reducer):
             m2 = lane_sumsq(xc.reshape(x.shape)).sum(axis=0)
         # the centring used float32 mu; correct the sum of squares to the exact mean
         shift = mu - mu.astype(np.float32)
-        m2 = m2 - n * shift**2
-        if m.count == 0:
-            m.count, m.mean, m.m2 = n, mu, m2
-            return
-        tot = m.count + n
-        d = mu - m.mean
-        m.mean = m.mean + d * (n / tot)
-        m.m2 = m.m2 + m2 + d**2 * (m.count * n / tot)
-        m.count = tot
+        m.merge(n, mu, m2 - n * shift**2)
 
     def block(self, blk):
         self._add(self.vals, blk.data, blk.nc)
@@ -274,10 +266,10 @@ def recompute_stats(files) -> dict | None:
         name = parts[0][path]["name"]
         if any(p[path]["vals"].count == 0 for p in parts):
             return None
-        mean, std, rms = _pool([p[path]["vals"] for p in parts])
+        mean, std, rms = pool([p[path]["vals"] for p in parts])
         out["mean"][name], out["std"][name], out["rms"][name] = mean, std, rms
         if parts[0][path]["deltas"] is not None and all(p[path]["deltas"].count for p in parts):
-            mean, std, rms = _pool([p[path]["deltas"] for p in parts])
+            mean, std, rms = pool([p[path]["deltas"] for p in parts])
             out["mean_delta"][name], out["std_delta"][name], out["rms_delta"][name] = \
                 mean, std, rms
     return {k: {n: np.asarray(v).tolist() for n, v in d.items()} for k, d in out.items()}
