@@ -94,7 +94,8 @@ def sphere_resample(data: np.ndarray, phi_axis: int, theta_axis: int, n_phi: int
     m = np.arange(min(N, n_phi) // 2)  # Nyquist dropped, as in fourier_resample
     for parity, M in enumerate(matrices):
         sel = m[(m + rank) % 2 == parity]
-        out[sel] = np.einsum("tj,mj...->mt...", M, c[sel])
+        block = c[sel].reshape(sel.size, c.shape[1], -1)
+        out[sel] = (M.astype(c.dtype) @ block).reshape(sel.size, n_t, *c.shape[2:])
     out = np.moveaxis(out, (0, 1), (phi_axis, theta_axis))
     return np.fft.irfft(out, n=n_phi, axis=phi_axis) * (n_phi / N)
 
