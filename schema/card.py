@@ -46,6 +46,7 @@ class InvariantCard:
     field: str
     tolerance: float
     doc: str = ""
+    bounds: tuple[float | None, float | None] | None = None  # "bounded": (low, high)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ fields::
         bc_fields: [concentration]
     invariants:                           # what the validator may check
       - {kind: conserved_mean, field: concentration, tolerance: 1.0e-6}
+      - {kind: bounded, field: concentration, tolerance: 1.0e-3, bounds: [0, 1]}
     references: [...]
     notes: [...]
 
@@ -52,7 +53,8 @@ from .units import check_units
 AXIS_KINDS = ("fourier", "chebyshev", "uniform", "equiangular", "gauss", "legendre")
 #: invariant kinds in use (the validator decides which it checks); others are allowed
 INVARIANT_KINDS = ("conserved_mean", "divergence_free", "bounded", "zero_mean", "symmetric",
-                   "energy_balance")
+                   "energy_balance", "antisymmetric", "positive_definite", "non_negative",
+                   "energy_non_increasing")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -171,14 +173,21 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
     invariants = []
     for i, v in enumerate(d.get("invariants") or []):
         w = f"{where}.invariants[{i}]"
-        _keys(w, v, ("kind", "field", "tolerance"), ("doc",))
+        _keys(w, v, ("kind", "field", "tolerance"), ("doc", "bounds"))
         if not isinstance(v["kind"], str) or not _KIND.match(v["kind"]):
             raise ConfigError(f"{w}.kind: {v['kind']!r}: expected a lower-case name such as "
                               f"{', '.join(INVARIANT_KINDS)}")
         if v["field"] not in field_names:
             raise ConfigError(f"{w}.field: {v['field']!r} is not a field of the card")
+        bounds = v.get("bounds")
+        if bounds is not None:
+            if not isinstance(bounds, list) or len(bounds) != 2:
+                raise ConfigError(f"{w}.bounds: expected [low, high] (null for no bound)")
+            bounds = (_num(f"{w}.bounds", bounds[0], True), _num(f"{w}.bounds", bounds[1], True))
+            if None not in bounds and bounds[0] > bounds[1]:
+                raise ConfigError(f"{w}.bounds: low {bounds[0]:g} > high {bounds[1]:g}")
         invariants.append(InvariantCard(v["kind"], v["field"], _num(f"{w}.tolerance",
-                                        v["tolerance"]), str(v.get("doc", ""))))
+                                        v["tolerance"]), str(v.get("doc", "")), bounds))
     grid_type = d.get("grid_type", "cartesian")
     if grid_type not in spec.GRID_TYPES:
         raise ConfigError(f"{where}.grid_type: {grid_type!r} is not one of "
@@ -220,5 +229,10 @@ def card_to_mapping(card: SystemCard) -> dict:
             del a["bc_variant"]
     for p in d["parameters"]:
         p["well_values"] = list(p["well_values"])
+    for v in d["invariants"]:
+        if v["bounds"] is None:
+            del v["bounds"]
+        else:
+            v["bounds"] = list(v["bounds"])
     d["references"], d["notes"] = list(d["references"]), list(d["notes"])
     return d
