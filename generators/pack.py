@@ -9,38 +9,21 @@ seed, IC, wall and core seconds). A packed file whose recorded run ids match is 
 
 from __future__ import annotations
 
-import json
 import os
 
 import h5py
 
-from wellforge.schema.reader import attr_list, attr_str, read_info
+from wellforge.schema.reader import attr_list, attr_str, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
 
 PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "stationary",
                   "stationary_time", "replaced")
 
 
-def _provenance(f: h5py.File) -> dict:
-    g = f["provenance"]
-    out = {}
-    for k, v in g.attrs.items():
-        v = attr_str(v) if isinstance(v, (bytes, str)) else v
-        if isinstance(v, str) and v[:1] in "[{":
-            try:
-                v = json.loads(v)
-            except ValueError:
-                pass
-        out[k] = v
-    for k, d in g.items():
-        out[k] = d[()].tolist()
-    return out
-
-
 def packed_run_ids(path: str) -> list[str] | None:
     try:
         with h5py.File(path, "r") as f:
-            return list(_provenance(f).get("run_ids", []))
+            return list(read_provenance(f).get("run_ids", []))
     except (OSError, KeyError):
         return None
 
@@ -50,7 +33,7 @@ def pack_file(shards: list[str], out_path: str) -> str:
     infos = [read_info(p) for p in shards]
     i0 = infos[0]
     with h5py.File(shards[0], "r") as f0:
-        prov0 = _provenance(f0)
+        prov0 = read_provenance(f0)
         units = {d: attr_str(f0["dimensions"][d].attrs["units"]) for d in i0.spatial_dims}
         time_units = attr_str(f0["dimensions/time"].attrs["units"])
         params = attr_list(f0.attrs.get("simulation_parameters"))
@@ -65,7 +48,7 @@ def pack_file(shards: list[str], out_path: str) -> str:
     per_traj = {k: [] for k in PER_TRAJECTORY}
     for p in shards:
         with h5py.File(p, "r") as f:
-            pv = _provenance(f)
+            pv = read_provenance(f)
             for k in PER_TRAJECTORY:
                 per_traj[k] += list(pv.get(k, []))
     with WellWriter(out_path, i0.dataset_name, len(shards), i0.time, time_units=time_units,

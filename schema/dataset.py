@@ -17,7 +17,7 @@ import h5py
 import yaml
 
 from .card import SystemCard
-from .reader import attr_str, read_info
+from .reader import read_info, read_provenance
 from .spec import component_names
 from .stats import compute_stats, dump_stats
 
@@ -73,18 +73,7 @@ def metadata(root: str) -> dict:
 
 def _provenance(path: str) -> dict:
     with h5py.File(path, "r") as f:
-        if "provenance" not in f:
-            return {}
-        out = {}
-        for k, v in f["provenance"].attrs.items():
-            v = attr_str(v) if isinstance(v, (bytes, str)) else v
-            if isinstance(v, str) and v[:1] in "{[":
-                try:
-                    v = json.loads(v)
-                except ValueError:
-                    pass
-            out[k] = v
-        return out
+        return read_provenance(f)
 
 
 def _ic_summary(files: list[str]) -> dict[str, list]:

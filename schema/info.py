@@ -9,7 +9,7 @@ import json
 import h5py
 import numpy as np
 
-from .reader import attr_list, attr_str, read_info
+from .reader import attr_list, attr_str, attr_value, read_info
 
 #: provenance keys shown in the summary (all with --provenance)
 PROVENANCE_SUMMARY = ("generator", "system", "wellforge_version", "dedalus_version",
@@ -37,20 +37,6 @@ def _grid_kind(c: np.ndarray) -> str:
     return "non-uniform"
 
 
-def _value(v):
-    v = attr_str(v) if isinstance(v, (bytes, str)) else v
-    if isinstance(v, str) and v[:1] in "{[":
-        try:
-            return json.loads(v)
-        except ValueError:
-            return v
-    if isinstance(v, np.ndarray):
-        return v.tolist()
-    if isinstance(v, np.generic):
-        return v.item()
-    return v
-
-
 def describe(path: str) -> dict:
     """Everything ``info`` prints, as plain data."""
     info = read_info(path)
@@ -65,7 +51,7 @@ def describe(path: str) -> dict:
         params = {}
         for p in attr_list(f.attrs.get("simulation_parameters")):
             sc = f["scalars"].get(p)
-            params[p] = {"value": _value(f.attrs.get(p)),
+            params[p] = {"value": attr_value(f.attrs.get(p)),
                          "units": attr_str(sc.attrs["units"]) if sc is not None and
                          "units" in sc.attrs else None}
         scalars = {}
@@ -85,7 +71,7 @@ def describe(path: str) -> dict:
         prov = {}
         if "provenance" in f:
             for k, v in f["provenance"].attrs.items():
-                prov[k] = _value(v)
+                prov[k] = attr_value(v)
             for k, d in f["provenance"].items():
                 if isinstance(d, h5py.Dataset) and d.size <= 64:
                     prov[k] = d[()].tolist()
@@ -94,8 +80,8 @@ def describe(path: str) -> dict:
     return {
         "path": path, "dataset_name": info.dataset_name, "grid_type": info.grid_type,
         "n_trajectories": info.n_trajectories, "n_steps": info.n_steps,
-        "schema": _value(info.attrs.get("wellforge_schema")),
-        "system": _value(info.attrs.get("wellforge_system")),
+        "schema": attr_value(info.attrs.get("wellforge_schema")),
+        "system": attr_value(info.attrs.get("wellforge_system")),
         "time": {"first": float(t[0]), "last": float(t[-1]),
                  "spacing": float(t[1] - t[0]) if t.size > 1 else None,
                  "uniform": bool(t.size < 3 or np.allclose(np.diff(t), t[1] - t[0],
@@ -187,7 +173,7 @@ def tree(path: str) -> str:
             else:
                 out.append(f"{pad}{name.rstrip('/')}/")
             for k, v in obj.attrs.items():
-                out.append(f"{pad}  @{k} = {_short(_value(v), 80)}")
+                out.append(f"{pad}  @{k} = {_short(attr_value(v), 80)}")
             if isinstance(obj, h5py.Group):
                 for k in obj:
                     link = obj.get(k, getlink=True)

@@ -7,6 +7,7 @@ read one block of frames at a time.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -18,6 +19,32 @@ from . import spec
 
 def attr_str(v) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def attr_value(v):
+    """An attribute as plain Python: text decoded, JSON text (``{...}``/``[...]``, as
+    wellforge stores mappings) parsed, numpy values as lists and scalars."""
+    v = attr_str(v) if isinstance(v, (bytes, str)) else v
+    if isinstance(v, str) and v[:1] in "{[":
+        try:
+            return json.loads(v)
+        except ValueError:
+            return v
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    if isinstance(v, np.generic):
+        return v.item()
+    return v
+
+
+def read_provenance(f: h5py.File) -> dict:
+    """The ``/provenance`` group as plain data (attributes and datasets); {} if absent."""
+    if spec.PROVENANCE_GROUP not in f:
+        return {}
+    g = f[spec.PROVENANCE_GROUP]
+    out = {k: attr_value(v) for k, v in g.attrs.items()}
+    out.update({k: d[()].tolist() for k, d in g.items() if isinstance(d, h5py.Dataset)})
+    return out
 
 
 def attr_list(v) -> list[str]:

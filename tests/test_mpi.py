@@ -153,7 +153,7 @@ def test_unequal_costs_keep_every_group_busy(tmp_path):
         mine = sorted([e for e in events if e["group"] == g], key=lambda e: e["time"])
         for prev, nxt in zip(mine, mine[1:]):
             if prev["event"] == "finish" and nxt["event"] == "start":
-                assert nxt["time"] - prev["time"] < 2.0
+                assert nxt["time"] - prev["time"] < 5.0  # claim + solver build, under load
 
 
 def test_ranks_per_run_must_divide(tmp_path):
