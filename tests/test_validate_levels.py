@@ -114,9 +114,9 @@ def test_sample_varying_time_and_constant_field(tmp_path):
         w.add_boundary_condition("y", "WALL")
         X, Y = np.meshgrid(x, y, indexing="ij")
         for i in range(2):
-            w.write_frame(i, None, {"mu": 1 + X * Y * (i + 1)})
-            for k in range(3):
-                w.write_frame(i, k, {"c": np.sin(X + t[i, k]) * np.cos(Y)})
+            w.write_frame(i, None, {"mu": 1 + np.cos(np.pi * X) * Y * (i + 1)})
+            for k in range(3):  # periodic in x (period 2): the L4 seam check holds
+                w.write_frame(i, k, {"c": np.sin(np.pi * X + t[i, k]) * np.cos(Y)})
     rep = validate([p], Options())
     assert rep.findings == []
 

@@ -38,9 +38,12 @@ def add_validate_arguments(p: argparse.ArgumentParser) -> None:
                    "keys, per-path ignores (with a reason), severities, limits")
     p.add_argument("--baseline", metavar="FILE", help="a JSON report whose findings are "
                    "grandfathered (matched by fingerprint)")
+    p.add_argument("--card", metavar="CARD.yaml", help="the system card to check every file "
+                   "against (default: each file's own: @wellforge_system or @dataset_name; "
+                   "see 'wellforge check-card')")
     p.add_argument("--level", type=int, metavar="N", choices=range(6),
-                   help="run levels 0..N (0 safe open, 1 structure, 3 data sanity, "
-                        "5 dataset; default 5)")
+                   help="run levels 0..N (0 safe open, 1 structure, 2 units and cards, "
+                        "3 data sanity, 4 physics, 5 dataset; default 5)")
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="files validated in parallel")
     p.add_argument("--timeout", type=float, metavar="S",
                    help="refuse a file whose validation takes longer (seconds; default none)")
@@ -72,6 +75,7 @@ def run_validate(args) -> int:
     cli = {"level": args.level, "jobs": args.jobs, "timeout": args.timeout,
            "fail_on": args.fail_on, "select": _split_codes(args.select),
            "ignore": _split_codes(args.ignore), "baseline": args.baseline,
+           "card": args.card,
            "format": args.format, "output": args.output}
     opts, pairs = build_options(cli, file_cfg)
     only = None

@@ -9,6 +9,7 @@ Example ``wellforge.toml``::
     fail_on = "error"
     select = ["WF"]
     ignore = ["WF121"]
+    card = "cards/my_dataset.yaml"          # check every file against this system card
     severity = { WF301 = "error" }          # reclassify a rule
     allowed_filters = [1, 2, 32000]
     baseline = "validate-baseline.json"
@@ -39,7 +40,7 @@ from .registry import LEVELS, validate_patterns
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 KEYS = {"select", "ignore", "fail_on", "level", "jobs", "timeout", "format", "output",
-        "baseline", "severity", "allowed_filters", "limits", "per_path_ignores"}
+        "baseline", "severity", "allowed_filters", "limits", "per_path_ignores", "card"}
 
 
 def load_file(path: str) -> dict:
@@ -224,6 +225,15 @@ def build_options(cli: dict, file_cfg: dict | None = None) -> tuple[Options, lis
                                         f"{where}: per_path_ignores[{i}].codes"),
                                   f"{where}: per_path_ignores[{i}].codes")
         opts.per_path_ignores.append((item["path"], codes, reason.strip()))
+    v, src = pick("card")
+    if v:
+        if not isinstance(v, str):
+            raise ConfigError(f"{src}: card: expected the path of a YAML card")
+        if src != "command line" and not os.path.isabs(v):
+            v = os.path.join(cfg["_dir"], v)
+        from .cards import load_card_file
+
+        opts.card = load_card_file(v)
     v, src = pick("baseline")
     if v:
         if src != "command line" and not os.path.isabs(v):

@@ -70,6 +70,9 @@ class Options:
     per_path_ignores: list[tuple[str, list[str], str]] = field(default_factory=list)
     baseline: set[str] = field(default_factory=set)
     isolate: bool = True  # validate each file in a child process
+    #: a system card for every file of the run (a YAML path or a ``cards.Card``);
+    #: None: each file's own (``validate.cards``)
+    card: Any = None
 
 
 def read_attr(obj, name: str) -> Any:
@@ -170,6 +173,8 @@ class Layout:
     fields: list[FieldDesc]
     scalars: dict[str, tuple[bool | None, bool | None]]
     bc_types: dict[str, str]
+    #: object path -> @units string, for time, coordinates, fields and scalars that have one
+    units: dict[str, str] = field(default_factory=dict)
 
     def facts(self) -> dict:
         """What the dataset checks compare across files (small, picklable)."""
@@ -184,6 +189,7 @@ class Layout:
             "fields": [(f.order, f.name, bool(f.time_varying)) for f in self.fields],
             "scalars": {k: [v[0], v[1]] for k, v in self.scalars.items()},
             "bc_types": sorted({t.upper() for t in self.bc_types.values()}),
+            "units": dict(self.units),
         }
 
 
@@ -203,7 +209,13 @@ class FileContext:
         self.open_error: str | None = None
         self.results: dict[str, dict] = {}  # reducer name -> field path -> result
         self.stream_errors: list = []  # (object, region, message) of failed reads
+        #: what the run could not do or assumed (no card, checks skipped): the report's notes
+        self.notes: list[str] = []
         self._layout: Layout | None = None
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     # -- safe access ------------------------------------------------------------------
     def get(self, path: str):
@@ -290,6 +302,13 @@ def read_layout(ctx: FileContext) -> Layout:
             v = read_attr(g, "bc_type") if g is not None else MISSING
             if isinstance(v, (str, bytes)):
                 bcs[name] = attr_str(v)
+    units = {}
+    for p in (["/dimensions/time"] + [f"/dimensions/{d}" for d in spatial or []]
+              + [f.path for f in fields] + [f"/scalars/{n}" for n in scalars]):
+        if ctx.kind(p) == "dataset":
+            u = read_attr(ctx.get(p), "units")
+            if isinstance(u, (str, bytes)):
+                units[p] = attr_str(u)
     return Layout(
         wellforge=ra["wellforge_schema"] is not MISSING,
         dataset_name=as_str(ra["dataset_name"]),
@@ -302,6 +321,7 @@ def read_layout(ctx: FileContext) -> Layout:
         fields=fields,
         scalars=scalars,
         bc_types=bcs,
+        units=units,
     )
 
 

@@ -107,6 +107,9 @@ class Issue:
     region: dict | None = None
     severity: Severity | None = None  # overrides the rule's default
     fix: str | None = None  # overrides the rule's fix hint
+    #: a per-frame curve for the JSON report (e.g. the drift of a conserved integral):
+    #: {"quantity", "trajectory", "frame": [...], "value": [...]}
+    curve: dict | None = None
 
 
 @dataclass
@@ -121,6 +124,8 @@ class Finding:
     observed: Any = None
     fix: str = ""
     fingerprint: str = ""
+    #: a per-frame curve (JSON report only; not part of the fingerprint)
+    curve: dict | None = field(default=None, repr=False)
     #: not in the report: whether the file was refused (exit 3), and the fingerprint key
     refused: bool = field(default=False, repr=False)
     logical_path: str = field(default="", repr=False)
@@ -131,6 +136,8 @@ class Finding:
         self.expected = jsonable(self.expected)
         self.observed = jsonable(self.observed)
         self.fix = sanitize(self.fix or "", 2 * MAX_TEXT)
+        if self.curve is not None:
+            self.curve = _curve(self.curve)
         if not self.fingerprint:
             self.fingerprint = fingerprint(self.code, self.logical_path or self.file,
                                            self.object, self.region)
@@ -139,6 +146,8 @@ class Finding:
         d = asdict(self)
         d.pop("refused")
         d.pop("logical_path")
+        if d["curve"] is None:
+            d.pop("curve")
         d["severity"] = self.severity.label
         return d
 
@@ -151,6 +160,19 @@ class Finding:
     def sort_key(self):
         return (self.file, -int(self.severity), self.code, self.object,
                 json.dumps(self.region, sort_keys=True))
+
+
+def _curve(c) -> dict | None:
+    """A JSON-safe curve: up to 1024 frame indices and values (numbers or null)."""
+    if not isinstance(c, dict):
+        return None
+    frames = [int(x) for x in list(c.get("frame") or [])[:1024]]
+    values = [float(x) if isinstance(x, (int, float)) and math.isfinite(x) else None
+              for x in list(c.get("value") or [])[:1024]]
+    out = {"quantity": sanitize(c.get("quantity", ""), 120), "frame": frames, "value": values}
+    if c.get("trajectory") is not None:
+        out["trajectory"] = int(c["trajectory"])
+    return out
 
 
 def fingerprint(code: str, logical_path: str, obj: str, reg: dict | None) -> str:

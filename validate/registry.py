@@ -106,7 +106,16 @@ check(INTERNAL_CODE, level=0, severity="error",
 
 def load_all() -> dict[str, Rule]:
     """Import every module that registers checks; return the registry."""
-    from . import dataset_checks, safety, sanity, structure  # noqa: F401
+    from . import (  # noqa: F401
+        bc_checks,
+        card_checks,
+        dataset_checks,
+        invariants,
+        safety,
+        sanity,
+        structure,
+        units_checks,
+    )
 
     return REGISTRY
 

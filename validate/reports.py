@@ -38,7 +38,15 @@ def to_dict(report, opts) -> dict:
         "environment": _environment(),
         "summary": report.summary(),
         "findings": [f.to_dict() for f in report.findings],
+        **({"notes": _notes(report)} if report.notes else {}),
     }
+
+
+def _notes(report) -> list[dict]:
+    from .findings import sanitize
+
+    return [{"file": sanitize(n["file"]), "note": sanitize(n["note"], 600)}
+            for n in report.notes]
 
 
 def render_json(report, opts) -> str:
@@ -53,6 +61,16 @@ def render_text(report, opts) -> str:
         lines.append(f"{where}: {f.code} {f.severity.label}: {f.message}")
         if f.fix:
             lines.append(f"    fix: {f.fix}")
+    seen = set()
+    notes = _notes(report)
+    for n in notes:
+        key = n["note"]
+        if key in seen:  # the same note for many files of a dataset: once
+            continue
+        seen.add(key)
+        count = sum(1 for m in notes if m["note"] == key)
+        lines.append(f"note: {n['note']}" + (f" ({count} files)" if count > 1
+                                              else f" ({n['file']})"))
     s = report.summary()
     lines.append(f"{s['files']} file(s): {s['errors']} error(s), {s['warnings']} warning(s), "
                  f"{s['infos']} info(s)"

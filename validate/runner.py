@@ -51,7 +51,8 @@ class Report:
     findings: list[Finding]
     files: int
     suppressed: int = 0
-    notes: list[str] = field(default_factory=list)
+    #: {"file", "note"}: what a run could not check or assumed (no card, checks skipped)
+    notes: list[dict] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -158,7 +159,8 @@ def _finding(rule: Rule, issue, opts: Options, file: str, logical: str) -> Findi
     return Finding(code=rule.code, severity=sev, file=file, object=issue.object,
                    region=issue.region, message=issue.message, expected=issue.expected,
                    observed=issue.observed, fix=issue.fix or rule.fix,
-                   refused=rule.refuses, logical_path=logical)
+                   refused=rule.refuses, logical_path=logical,
+                   curve=getattr(issue, "curve", None))
 
 
 def _internal(msg: str, opts, file: str, logical: str, obj: str = "/") -> Finding:
@@ -178,7 +180,7 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
     rules = selected_rules(opts, "file")
     ctx = FileContext(t.path, display=t.display, logical=t.logical, root=t.root,
                       split=t.split, options=opts)
-    out = {"findings": [], "facts": None, "summary": {}, "refused": False}
+    out = {"findings": [], "facts": None, "summary": {}, "refused": False, "notes": ctx.notes}
 
     def run(level_lo, level_hi):
         for r in rules:
@@ -256,7 +258,7 @@ def _child(conn, t, opts, needs):
     except BaseException as e:  # noqa: BLE001
         res = {"findings": [_internal(f"validator failed: {type(e).__name__}: {e}", opts,
                                       t.display, t.logical)],
-               "facts": None, "summary": {}, "refused": False}
+               "facts": None, "summary": {}, "refused": False, "notes": []}
     try:
         conn.send(res)
     finally:
@@ -334,11 +336,27 @@ def _suppressed(f: Finding, opts: Options) -> bool:
     return False
 
 
+def _prepare(opts: Options) -> None:
+    """Load what every file's process needs once, before the workers fork: pint's unit
+    registry and the system cards (L2 and above)."""
+    if opts.level < 2:
+        return
+    from wellforge.schema.units import registry
+
+    from .cards import Card, load_card_file, preload
+
+    registry()
+    preload()
+    if opts.card is not None and not isinstance(opts.card, Card):
+        opts.card = load_card_file(str(opts.card))  # a bad card is a usage error (exit 2)
+
+
 def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
              dataset_checks: bool = True) -> Report:
     """Validate files and dataset directories; the API behind ``wellforge validate``."""
     load_all()
     groups = discover(paths, only)
+    _prepare(opts)
     ds_rules = selected_rules(opts, "dataset") if dataset_checks else []
     needs = tuple(sorted({n for r in ds_rules for n in r.needs}))
     all_targets = [t for g in groups for t in g.targets]
@@ -346,6 +364,10 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
     per_target = [needs if _dataset_group(g) else () for g in groups for _ in g.targets]
     results = run_files(all_targets, opts, per_target)
     findings: list[Finding] = [f for res in results for f in res["findings"]]
+    notes = []
+    for t, res in zip(all_targets, results):
+        for n in res.get("notes") or []:
+            notes.append({"file": t.display, "note": n})
     k = 0
     for g in groups:
         files = []
@@ -372,4 +394,5 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
                 findings.append(_internal(err, opts, g.display, "."))
     kept = [f for f in findings if not _suppressed(f, opts)]
     kept.sort(key=Finding.sort_key)
-    return Report(kept, files=len(all_targets), suppressed=len(findings) - len(kept))
+    return Report(kept, files=len(all_targets), suppressed=len(findings) - len(kept),
+                  notes=notes)

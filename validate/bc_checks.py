@@ -1,0 +1,344 @@
+"""L4 boundary conditions against the data, from the shared streaming pass.
+
+- PERIODIC: the jump across the wrap (last point to first) is compared with the
+  one-step differences next to it; the grid must not repeat its first point at the end.
+- WALL: the field values the card (or the file's ``values`` dataset) prescribes, no-slip
+  or no-penetration velocity, evaluated at the walls. Dedalus stores Chebyshev fields at
+  the interior Gauss nodes: the walls are not grid points, and the value there is the
+  degree n − 1 interpolant extrapolated exactly (``quadrature.AxisGrid.wall_operator``).
+- OPEN: nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import physics
+from .findings import Issue, region
+from .quadrature import EPS32, PERIODIC, PERIODIC_CLOSED
+from .registry import check
+from .sanity import FrameSet
+from .stream import Reducer, reducer
+
+SEAM_RATIO = 4.0  # a wrap jump this many times the neighbouring steps is a seam
+SEAM_FLOOR = 64 * EPS32  # ... and above float32 rounding of the frame's RMS
+WALL_FLOOR = 16 * EPS32  # rounding of the data times the extrapolation's Λ
+WALL_TAIL = 2.0  # truncation: this many times the last two Chebyshev coefficients
+
+
+def frame_matches(ctx, field) -> bool:
+    """Whether the field's frames have the file's spatial axes (all dims varying)."""
+    p = physics.plan(ctx)
+    if not p.axes:
+        return False
+    sizes = tuple(a.n for a in p.axes)
+    fs = field.frame_shape
+    return len(fs) == len(sizes) + field.order and tuple(fs[:len(sizes)]) == sizes
+
+
+def _frame_rms(blk) -> np.ndarray:
+    """(nf, nc) RMS per frame and component of the block (or slab)."""
+    n = blk.data[0].size / blk.nc
+    return np.sqrt(np.maximum(blk.stats.sumsq, 0) / max(n, 1))
+
+
+@reducer("seam")
+class Seam(Reducer):
+    """Per frame, periodic axis and component: the largest jump across the wrap and the
+    largest one-step difference among the two steps on either side of it."""
+
+    @staticmethod
+    def wants(ctx, field):
+        p = physics.plan(ctx)
+        return bool(p.periodic) and frame_matches(ctx, field)
+
+    def __init__(self, ctx, field, dset):
+        super().__init__(ctx, field, dset)
+        p = physics.plan(ctx)
+        self.axes = [a for a in p.periodic if p.axes[a].n >= 5
+                     and p.axes[a].kind in (PERIODIC, PERIODIC_CLOSED)]
+        self.D = len(p.axes)
+        self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
+        self.out = {"axes": self.axes, "dims": [p.dims[a] for a in self.axes],
+                    "jumps": [], "repeats": [], "labels": physics.labels(ctx, field)}
+        self.acc = None
+        self.skipped0 = False
+
+    def block(self, blk):
+        if self.acc is None:
+            shape = (self.nt, len(self.axes), blk.nc)
+            self.acc = {"seam": np.zeros(shape), "ref": np.zeros(shape),
+                        "sumsq": np.zeros((self.nt, blk.nc)), "n": np.zeros(self.nt)}
+        a = self.acc
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        x = blk.data.reshape(blk.nf, *blk.data.shape[1:1 + self.D], blk.nc)
+        a["sumsq"][sl] += blk.stats.sumsq
+        a["n"][sl] += blk.data[0].size / blk.nc
+        with np.errstate(all="ignore"):
+            for j, ax in enumerate(self.axes):
+                if ax == 0 and blk.rows is not None:
+                    self.skipped0 = True
+                    continue
+                k = 1 + ax
+                t = lambda i: np.take(x, i, axis=k)  # noqa: E731
+                seam = np.abs(t(0) - t(-1)).max(axis=tuple(range(1, self.D)))
+                ref = np.maximum.reduce([np.abs(t(1) - t(0)), np.abs(t(2) - t(1)),
+                                         np.abs(t(-1) - t(-2)), np.abs(t(-2) - t(-3))])
+                ref = ref.max(axis=tuple(range(1, self.D)))
+                np.maximum(a["seam"][sl, j], seam, out=a["seam"][sl, j])
+                np.maximum(a["ref"][sl, j], ref, out=a["ref"][sl, j])
+
+    def end_trajectory(self, traj):
+        a = self.acc
+        if a is None:
+            return
+        rms = np.sqrt(a["sumsq"] / np.maximum(a["n"], 1)[:, None])  # (nt, nc)
+        for j, ax in enumerate(self.axes):
+            seam, ref = a["seam"][:, j], a["ref"][:, j]
+            finite = np.isfinite(seam) & np.isfinite(ref)
+            floor = SEAM_FLOOR * rms
+            with np.errstate(all="ignore"):
+                bad = finite & (seam > SEAM_RATIO * ref + floor)
+                ratio = np.where(ref > 0, seam / ref, np.inf)
+            for c in range(seam.shape[1]):
+                ts = np.flatnonzero(bad[:, c])
+                if ts.size:
+                    k = int(ts[np.argmax(ratio[ts, c])])
+                    self.out["jumps"].append({
+                        "traj": traj, "axis": ax, "comp": c, "frames": FrameSet.of(ts),
+                        "worst_frame": k, "jump": float(seam[k, c]), "step": float(ref[k, c]),
+                        "ratio": float(ratio[k, c])})
+            # a repeated endpoint: the wrap step vanishes while the field varies
+            varies = finite & (ref > 1e3 * EPS32 * rms)
+            zero = varies & (seam <= 2 * EPS32 * rms)
+            n_var = int(varies.any(axis=1).sum())
+            n_zero = int((zero | ~varies).all(axis=1)[varies.any(axis=1)].sum())
+            self.out["repeats"].append({"traj": traj, "axis": ax, "varying_frames": n_var,
+                                        "zero_frames": n_zero})
+        self.acc = None
+
+    def result(self):
+        self.out["skipped_axis0"] = self.skipped0
+        return self.out
+
+
+@reducer("walls")
+class Walls(Reducer):
+    """Per frame and wall check: the largest deviation from the prescribed wall value,
+    relative to its tolerance (float32 rounding × Λ + the truncation estimate)."""
+
+    @staticmethod
+    def wants(ctx, field):
+        p = physics.plan(ctx)
+        return frame_matches(ctx, field) and any(w.field_path == field.path for w in p.walls)
+
+    def __init__(self, ctx, field, dset):
+        super().__init__(ctx, field, dset)
+        p = physics.plan(ctx)
+        self.D = len(p.axes)
+        self.checks = [w for w in p.walls if w.field_path == field.path]
+        self.ops = []
+        for w in self.checks:
+            E, R, lam = p.axes[w.axis].wall_operator()
+            M = np.concatenate([E, R]).T.astype(np.float32)  # (n, 2 + k)
+            self.ops.append((M, lam, R.shape[0]))
+        self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
+        self.out = {"checks": [], "labels": physics.labels(ctx, field), "skipped_axis0": False}
+        self.acc = None
+
+    def _alloc(self):
+        # per check, component, side: ratio, error, tolerance, line index (flat)
+        self.acc = [{c: np.zeros((self.nt, 2, 4)) for c in w.targets} for w in self.checks]
+
+    def block(self, blk):
+        if self.acc is None:
+            self._alloc()
+        x = blk.data.reshape(blk.nf, *blk.data.shape[1:1 + self.D], blk.nc)
+        rms = _frame_rms(blk)
+        for w, (M, lam, nk), acc in zip(self.checks, self.ops, self.acc):
+            if w.axis == 0 and blk.rows is not None:
+                self.out["skipped_axis0"] = True
+                continue
+            r = np.tensordot(x, M, axes=([1 + w.axis], [0]))  # (nf, *lines, nc, 2 + k)
+            r = r.reshape(blk.nf, -1, blk.nc, M.shape[1]).astype(np.float64)
+            tail = WALL_TAIL * np.abs(r[..., 2:]).sum(axis=-1)  # (nf, lines, nc)
+            row0 = blk.rows.start if blk.rows is not None else 0
+            for c, (lo, hi) in w.targets.items():
+                for side, target in enumerate((lo, hi)):
+                    if target is None:
+                        continue
+                    scale = np.maximum(rms[:, c], abs(target))[:, None]  # (nf, 1)
+                    tol = WALL_FLOOR * lam * scale + tail[:, :, c] + 1e-300
+                    err = np.abs(r[:, :, c, side] - target)
+                    ratio = err / tol
+                    k = np.argmax(np.where(np.isfinite(ratio), ratio, np.inf), axis=1)
+                    fi = np.arange(blk.nf)
+                    best = acc[c][blk.t0: blk.t0 + blk.nf, side]
+                    better = ratio[fi, k] > best[:, 0]
+                    rows = np.flatnonzero(better)
+                    best[rows, 0] = ratio[rows, k[rows]]
+                    best[rows, 1] = err[rows, k[rows]]
+                    best[rows, 2] = tol[rows, k[rows]]
+                    best[rows, 3] = k[rows] + (row0 if w.axis != 0 else 0)
+
+    def end_trajectory(self, traj):
+        if self.acc is None:
+            return
+        for w, acc in zip(self.checks, self.acc):
+            for c, arr in acc.items():
+                for side in (0, 1):
+                    ratio = arr[:, side, 0]
+                    bad = ratio > 1.0
+                    bad[0] = False  # the initial condition: BCs are imposed from step 1 on
+                    if not bad.any():
+                        continue
+                    ts = np.flatnonzero(bad)
+                    k = int(ts[np.argmax(ratio[ts])])
+                    self.out["checks"].append({
+                        "traj": traj, "axis": w.axis, "comp": c, "side": side,
+                        "target": w.targets[c][side], "frames": FrameSet.of(ts),
+                        "worst_frame": k, "error": float(arr[k, side, 1]),
+                        "tolerance": float(arr[k, side, 2]), "line": int(arr[k, side, 3]),
+                        "why": w.why, "group": w.group})
+        self.acc = None
+
+    def result(self):
+        return self.out
+
+
+def _times(ctx):
+    d = ctx.get("dimensions/time") if ctx.kind("dimensions/time") == "dataset" else None
+    t = ctx.read_small(d) if d is not None else None
+    return None if t is None else np.asarray(t, dtype=np.float64)
+
+
+def time_at(ctx, traj, k) -> str:
+    t = getattr(ctx, "_time_cache", None)
+    if t is None:
+        t = _times(ctx)
+        ctx._time_cache = t if t is not None else np.array([])
+    try:
+        v = t[traj, k] if t.ndim == 2 else t[k]
+        return f"t = {float(v):.6g}"
+    except (IndexError, TypeError):
+        return f"frame {k}"
+
+
+def _reg(traj, fs: FrameSet):
+    return region(trajectory=traj, time=(fs.first, fs.last))
+
+
+@check("WF400", level=4, severity="error", needs=("seam",),
+       fix="store a periodic axis on x_i = x0 + L i/N of one period (no padding, no crop) "
+           "and check the domain length; a PERIODIC condition on a non-periodic axis is "
+           "wrong metadata")
+def periodic_seam(ctx):
+    """A field jumps across the wrap of a PERIODIC axis.
+
+    Per frame and component, the largest jump across the wrap (last grid point to the
+    first) is compared with the largest one-step difference among the two steps on
+    either side of it. For data that are periodic and sampled on x_i = x0 + L i/N the
+    wrap is one more step of the same grid, as smooth as its neighbours; a jump more
+    than 4 times those steps (and above 64 float32 ulps of the frame's RMS) is a seam:
+    data cropped from a larger domain, padded, or shifted by a wrong period.
+    """
+    for f in ctx.layout.fields:
+        r = ctx.results.get("seam", {}).get(f.path)
+        if r is None:
+            continue
+        labels = r["labels"]
+        for j in r["jumps"]:
+            d = ctx.layout.spatial_dims[j["axis"]]
+            yield Issue(f.path, f"{labels[j['comp']]}: jumps across the periodic wrap of "
+                        f"{d!r} in {j['frames'].count} frame(s) (worst {j['jump']:.3g} at "
+                        f"{time_at(ctx, j['traj'], j['worst_frame'])}, {j['ratio']:.1f}x the "
+                        f"neighbouring steps)" + (f", trajectory {j['traj']}"
+                                                  if j["traj"] is not None else ""),
+                        expected=f"<= {SEAM_RATIO:g} x neighbouring steps",
+                        observed={"jump": j["jump"], "step": j["step"],
+                                  "frame": j["worst_frame"]},
+                        region=_reg(j["traj"], j["frames"]))
+        if r.get("skipped_axis0"):
+            ctx.note(f"{f.path}: frames larger than the block budget: the seam of the first "
+                     "axis was not checked")
+
+
+@check("WF401", level=4, severity="error", needs=("seam",),
+       fix="drop the last grid point: a periodic axis stores x_i = x0 + L i/N, i < N")
+def periodic_duplicate_endpoint(ctx):
+    """A PERIODIC axis repeats its first point at the end (x_N = x_0 + L stored).
+
+    From the coordinates, when the card gives the period (the grid spans exactly L
+    with N points), or from the data: in every frame where a field varies along the
+    axis, its last and first values agree to float32 rounding, for every field. The duplicate point
+    double-counts the seam in sums, FFTs and the loader's periodic padding.
+    """
+    p = physics.plan(ctx)
+    flagged = set()
+    for i, a in enumerate(p.axes or []):
+        if a.kind == PERIODIC_CLOSED and i in p.periodic:
+            flagged.add(i)
+            yield Issue(f"/dimensions/{a.name}", f"periodic axis {a.name!r} has {a.n} points "
+                        f"spanning the whole period {a.hi - a.lo:g}: the last repeats the "
+                        "first", expected=f"{a.n - 1} points, x_i = x0 + L i/{a.n - 1}",
+                        observed=a.n)
+    per_axis: dict[int, list] = {}
+    for f in ctx.layout.fields:
+        r = ctx.results.get("seam", {}).get(f.path)
+        if r is None:
+            continue
+        for rep in r["repeats"]:
+            per_axis.setdefault(rep["axis"], []).append((f.path, rep))
+    for ax, reps in per_axis.items():
+        varying = [(path, x) for path, x in reps if x["varying_frames"] > 0]
+        n_var = sum(x["varying_frames"] for _, x in varying)
+        if ax in flagged or n_var < 2 or any(x["zero_frames"] < x["varying_frames"]
+                                             for _, x in varying):
+            continue
+        d = ctx.layout.spatial_dims[ax]
+        fields = sorted({path for path, _ in varying})
+        yield Issue(f"/dimensions/{d}", f"along periodic axis {d!r} the last point equals "
+                    f"the first in every field that varies ({', '.join(fields)}; {n_var} "
+                    "frames): the grid repeats its first point", observed=n_var)
+
+
+@check("WF402", level=4, severity="error", needs=("walls",),
+       fix="impose the boundary condition in the solver (and keep the BC values in the card "
+           "/ the BC group's values); if the data are right, fix the card or the metadata")
+def wall_values(ctx):
+    """A field does not take its prescribed value at a WALL (no-slip, no-penetration or a
+    Dirichlet value), frames after the first.
+
+    The value at the wall is evaluated from the stored data: directly where the wall is
+    a grid point, by exact extrapolation of the degree n − 1 interpolant on Chebyshev
+    Gauss nodes (Dedalus's grid: the walls are not grid points), by cubic extrapolation
+    on other uniform grids. Tolerance per wall line:
+    16 ε32 Λ max(RMS, |value|) + 2 (|a_{n−1}| + |a_{n−2}|), where Λ = Σ|extrapolation
+    weights| bounds the growth of float32 rounding and the last two Chebyshev
+    coefficients (or cubic minus quadratic extrapolation) estimate the truncation of data
+    stored below the simulated resolution. The initial frame is not checked: tau/lift
+    solvers impose boundary conditions from the first step on.
+    """
+    dims = ctx.layout.spatial_dims or []
+    for f in ctx.layout.fields:
+        r = ctx.results.get("walls", {}).get(f.path)
+        if r is None:
+            continue
+        labels = r["labels"]
+        for c in r["checks"]:
+            d = dims[c["axis"]]
+            side = ("low", "high")[c["side"]]
+            yield Issue(f.path, f"{labels[c['comp']]} at the {side} wall of {d!r} deviates "
+                        f"from {c['target']:g} by {c['error']:.3g} (tolerance "
+                        f"{c['tolerance']:.2g}; {c['why']}, {c['group']}) in "
+                        f"{c['frames'].count} frame(s), worst at "
+                        f"{time_at(ctx, c['traj'], c['worst_frame'])}, wall line "
+                        f"{c['line']}" + (f", trajectory {c['traj']}"
+                                          if c["traj"] is not None else ""),
+                        expected=c["target"], observed={
+                            "error": c["error"], "tolerance": c["tolerance"],
+                            "frame": c["worst_frame"], "line": c["line"]},
+                        region=_reg(c["traj"], c["frames"]))
+        if r.get("skipped_axis0"):
+            ctx.note(f"{f.path}: frames larger than the block budget: walls of the first "
+                     "axis were not checked")

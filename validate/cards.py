@@ -1,0 +1,255 @@
+"""System cards for checking: which card describes a file, and how its names map to the
+file's objects.
+
+A card (``wellforge.schema.card.SystemCard``) declares the fields with tensor order and
+units, the parameters, the axes (grid kind, bounds, boundary condition and wall values)
+and the invariants (conserved, bounded, divergence-free, symmetric, ...). The validator
+picks one per file, first match wins:
+
+1. ``--card CARD.yaml`` (``Options.card``): the card a contributor gives for the run;
+2. root ``@wellforge_card``: a card embedded in the file (YAML or JSON text);
+3. root ``@wellforge_system`` (wellforge's own files): the card of that registered system
+   (built-in or plugin), else a card of that name shipped with the validator;
+4. root ``@dataset_name``: a card shipped with the validator (``validate/cards/*.yaml``:
+   the Well's datasets, including those wellforge does not generate), else a registered
+   system of that name.
+
+Without a card the validator runs the generic checks only (units, periodic seams and
+walls from the file's boundary-condition metadata, the t2 ``@symmetric`` flags) and says
+so in the report's notes.
+
+Cards shipped here may carry a validator-only ``validation:`` mapping, removed before
+the card is built: ``unknown_bounds: [axis, ...]`` marks axes whose domain the dataset's
+documentation does not state (their coordinates are then checked for the grid kind only).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from wellforge.errors import ConfigError
+from wellforge.schema.card import SystemCard
+from wellforge.schema.spec import component_names
+
+CARDS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards")
+VALIDATION_KEYS = ("unknown_bounds",)
+
+
+@dataclass
+class Card:
+    """A card and what the validator needs around it."""
+
+    card: SystemCard
+    source: str  # where it came from, for messages
+    #: card parameter name -> name in the file (the Well's shear_flow calls Re 'Rayleigh')
+    aliases: dict[str, str] = field(default_factory=dict)
+    unknown_bounds: frozenset[str] = frozenset()
+
+    @property
+    def name(self) -> str:
+        return self.card.name
+
+    def field(self, name: str):
+        for f in self.card.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def axis(self, name: str):
+        for a in self.card.axes:
+            if a.name == name:
+                return a
+        return None
+
+    def param_names(self, name: str) -> tuple[str, ...]:
+        """Names a card parameter may have in a file: its own, and its alias (the
+        Well's shear_flow stores Re as 'Rayleigh', ``--well-compat``)."""
+        alias = self.aliases.get(name)
+        return (name, alias) if alias and alias != name else (name,)
+
+    def invariants(self, field_name: str) -> list:
+        return [v for v in self.card.invariants if v.field == field_name]
+
+
+def card_from_text(text: str, where: str) -> Card:
+    """A card from YAML (or JSON) text; ``ConfigError`` naming ``where`` if invalid."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark else ""
+        raise ConfigError(f"{where}:{line} malformed YAML ({getattr(e, 'problem', e)})") \
+            from None
+    return card_from_data(data, where)
+
+
+def card_from_data(data, where: str) -> Card:
+    from wellforge.schema.cardfile import card_from_mapping
+
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where}: expected a mapping (a system card)")
+    data = dict(data)
+    extra = data.pop("validation", None) or {}
+    if not isinstance(extra, dict):
+        raise ConfigError(f"{where}.validation: expected a mapping")
+    unknown = [k for k in extra if k not in VALIDATION_KEYS]
+    if unknown:
+        raise ConfigError(f"{where}.validation.{unknown[0]}: unknown key; allowed: "
+                          f"{', '.join(VALIDATION_KEYS)}")
+    ub = extra.get("unknown_bounds") or []
+    if not isinstance(ub, list) or not all(isinstance(x, str) for x in ub):
+        raise ConfigError(f"{where}.validation.unknown_bounds: expected a list of axis names")
+    card = card_from_mapping(data, where=where)
+    names = {a.name for a in card.axes}
+    bad = [x for x in ub if x not in names]
+    if bad:
+        raise ConfigError(f"{where}.validation.unknown_bounds: {bad[0]!r} is not an axis of "
+                          "the card")
+    return Card(card, where, unknown_bounds=frozenset(ub))
+
+
+def load_card_file(path: str) -> Card:
+    """A YAML card file (``wellforge check-card``, ``validate --card``)."""
+    try:
+        with open(path) as fh:
+            text = fh.read()
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such card file") from None
+    except OSError as e:
+        raise ConfigError(f"{path}: cannot read ({e.strerror})") from None
+    return card_from_text(text, path)
+
+
+@lru_cache(maxsize=1)
+def builtin_cards() -> dict[str, str]:
+    """Name -> path of the cards shipped with the validator."""
+    out = {}
+    if os.path.isdir(CARDS_DIR):
+        for fn in sorted(os.listdir(CARDS_DIR)):
+            if fn.endswith(".yaml"):
+                out[fn[:-5]] = os.path.join(CARDS_DIR, fn)
+    return out
+
+
+@lru_cache(maxsize=64)
+def builtin_card(name: str) -> Card | None:
+    path = builtin_cards().get(name)
+    if path is None:
+        return None
+    c = load_card_file(path)
+    c.source = f"wellforge's card for the Well dataset {name!r} ({os.path.basename(path)})"
+    return c
+
+
+@lru_cache(maxsize=64)
+def system_card(name: str) -> Card | None:
+    """The card of a registered system (built-in or plugin), or None."""
+    from wellforge.generators.registry import available, get_system
+
+    if name not in available():
+        return None
+    try:
+        system = get_system(name)
+    except Exception:  # noqa: BLE001 - a broken plugin is a missing card, not a crash
+        return None
+    aliases = dict(getattr(system, "well_compat_names", {}) or {})
+    return Card(system.card, f"the card of the registered system {name!r}", aliases=aliases)
+
+
+def preload() -> None:
+    """Load the shipped cards and the registered systems' cards (before forking workers,
+    so that each file's process inherits them)."""
+    from wellforge.generators.registry import available
+
+    for name in builtin_cards():
+        try:
+            builtin_card(name)
+        except ConfigError:
+            pass
+    for name in available():
+        system_card(name)
+
+
+@dataclass
+class Lookup:
+    card: Card | None
+    how: str  # how it was found, or why there is none
+    problem: str | None = None  # a card was named but cannot be used (WF209)
+
+
+def find_card(ctx) -> Lookup:
+    """The card for the file of ``ctx`` (cached on the context)."""
+    hit = getattr(ctx, "_card_lookup", None)
+    if hit is not None:
+        return hit
+    hit = _find(ctx)
+    ctx._card_lookup = hit
+    return hit
+
+
+def _find(ctx) -> Lookup:
+    from wellforge.schema.reader import attr_str
+
+    from .context import MISSING, read_attr
+
+    given = getattr(ctx.options, "card", None)
+    if given is not None:
+        if isinstance(given, Card):
+            return Lookup(given, f"given with --card ({given.source})")
+        try:
+            return Lookup(load_card_file(str(given)), f"given with --card ({given})")
+        except ConfigError as e:
+            return Lookup(None, "the card given with --card is invalid", str(e))
+    root = ctx.get("/")
+    emb = read_attr(root, "wellforge_card") if root is not None else MISSING
+    if isinstance(emb, (str, bytes)):
+        text = attr_str(emb)
+        try:
+            data = json.loads(text) if text.lstrip().startswith("{") else None
+            card = card_from_data(data, "@wellforge_card") if data is not None else \
+                card_from_text(text, "@wellforge_card")
+            return Lookup(card, "embedded in the file (@wellforge_card)")
+        except (ConfigError, ValueError) as e:
+            problem = f"the embedded @wellforge_card is not a valid card: {e}"
+            return Lookup(None, problem, problem)
+    sysname = read_attr(root, "wellforge_system") if root is not None else MISSING
+    if isinstance(sysname, (str, bytes)):
+        name = attr_str(sysname)
+        c = system_card(name) or _builtin(name)
+        if c is not None:
+            return Lookup(c, f"@wellforge_system = {name!r}: {c.source}")
+        problem = (f"@wellforge_system names {name!r}, which is neither a registered system "
+                   "(wellforge systems) nor a card shipped with the validator")
+        return Lookup(None, problem, problem)
+    ds = ctx.layout.dataset_name
+    if ds:
+        c = _builtin(ds) or system_card(ds)
+        if c is not None:
+            return Lookup(c, f"@dataset_name = {ds!r}: {c.source}")
+        return Lookup(None, f"no system card for @dataset_name {ds!r}")
+    return Lookup(None, "the file names no dataset (no @dataset_name)")
+
+
+def _builtin(name: str) -> Card | None:
+    try:
+        return builtin_card(name)
+    except ConfigError:
+        return None
+
+
+def component_index(card: Card, key: str, spatial_dims) -> tuple[str, int | None] | None:
+    """(field name, component index or None for all) for a ``bc_values`` key: a field
+    name (``buoyancy``) or a component name (``velocity_x``)."""
+    if card.field(key) is not None:
+        return key, None
+    for f in card.card.fields:
+        if f.order and key.startswith(f.name + "_"):
+            names = component_names(f.name, f.order, list(spatial_dims))
+            if key in names:
+                return f.name, names.index(key)
+    return None

@@ -1,0 +1,611 @@
+"""L4 conservation laws and declared invariants, as reducers on the shared streaming pass.
+
+Every quantity is computed per frame with the quadrature of the file's grid
+(``validate.quadrature``): equal weights on uniform periodic axes (the trapezoid rule,
+spectrally exact there), Fejér/Clenshaw–Curtis weights on Chebyshev axes, sin θ
+(Fejér-1 in cos θ) weights on equiangular colatitudes, Gauss–Legendre weights on Gauss
+colatitudes. Derivatives are spectral where the grid allows (FFT on periodic axes, the
+barycentric differentiation matrix on Chebyshev axes), second-order differences
+elsewhere.
+
+Invariant kinds (a card's ``invariants``; t2 ``@symmetric``/``@antisymmetric`` flags
+count too): ``conserved_mean`` (WF410), ``zero_mean`` (WF411), ``divergence_free``
+(WF412), ``symmetric``/``antisymmetric`` (WF413), ``positive_definite`` (WF414),
+``non_negative``/``bounded`` (WF415), ``energy_non_increasing`` (WF416).
+
+Constraints the solver imposes while stepping (divergence-free, zero-mean gauge) are
+checked from the second frame on: the stored initial condition need not satisfy them
+(Dedalus projects from the first step).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import physics
+from . import quadrature as q
+from .bc_checks import frame_matches, time_at
+from .findings import Issue, region
+from .quadrature import EPS32
+from .registry import check
+from .sanity import FrameSet
+from .stream import Reducer, lane_sum, lane_sumsq, reducer
+
+MEAN_FLOOR = 8 * EPS32  # rounding of a float32 field's mean, relative to its RMS
+ENERGY_FLOOR = 16 * EPS32
+TENSOR_FLOOR = 4 * EPS32
+DIV_FLOOR = 8 * EPS32
+CURVE_POINTS = 256  # points of a drift curve in the JSON report
+
+
+def _nt(field) -> int:
+    return field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
+
+
+def _space(ctx) -> int:
+    return len(ctx.layout.spatial_dims or [])
+
+
+def _wants(ctx, field, kinds) -> bool:
+    p = physics.plan(ctx)
+    return bool(p.for_field(field.path, *kinds)) and frame_matches(ctx, field)
+
+
+class _PerTrajectory(Reducer):
+    """Per-frame arrays for the trajectory being read; one record per trajectory."""
+
+    def __init__(self, ctx, field, dset):
+        super().__init__(ctx, field, dset)
+        self.nt = _nt(field)
+        self.D = _space(ctx)
+        self.records: list[dict] = []
+        self.acc: dict | None = None
+        self.skipped = False
+
+    def end_trajectory(self, traj):
+        if self.acc is not None:
+            rec = {k: v for k, v in self.acc.items()}
+            rec["traj"] = traj
+            self.records.append(rec)
+        self.acc = None
+
+    def result(self):
+        return {"records": self.records, "labels": physics.labels(self.ctx, self.field),
+                "skipped": self.skipped}
+
+
+@reducer("integrals")
+class Integrals(_PerTrajectory):
+    """Quadrature-weighted mean and mean square per frame and component."""
+
+    KINDS = ("conserved_mean", "zero_mean", "energy_non_increasing")
+
+    @staticmethod
+    def wants(ctx, field):
+        return _wants(ctx, field, Integrals.KINDS)
+
+    def block(self, blk):
+        p = physics.plan(self.ctx)
+        if self.acc is None:
+            self.acc = {"mean": np.zeros((self.nt, blk.nc)), "meansq": np.zeros((self.nt,
+                                                                                  blk.nc))}
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        nf = blk.nf
+        if p.W32 is None:
+            total = float(np.prod([a.n for a in p.axes]))
+            self.acc["mean"][sl] += blk.stats.sum / total
+            self.acc["meansq"][sl] += blk.stats.sumsq / total
+            return
+        W, sW = p.W32, p.sqrtW32
+        if blk.rows is not None:
+            n0 = p.axes[0].n
+            W = W.reshape(n0, -1)[blk.rows].ravel()
+            sW = sW.reshape(n0, -1)[blk.rows].ravel()
+        x = blk.data.reshape(nf, -1, blk.nc)
+        self.acc["mean"][sl] += lane_sum(x * W[None, :, None])
+        self.acc["meansq"][sl] += lane_sumsq(x * sW[None, :, None])
+
+
+@reducer("divergence")
+class Divergence(_PerTrajectory):
+    """Per frame: ‖∇·u‖, ‖∇u‖ (all D² derivatives) and ‖u‖, quadrature-weighted L2."""
+
+    @staticmethod
+    def wants(ctx, field):
+        if field.order != 1 or not _wants(ctx, field, ("divergence_free",)):
+            return False
+        return _div_mode(physics.plan(ctx)) is not None
+
+    def block(self, blk):
+        if blk.rows is not None:
+            self.skipped = True
+            return
+        p = physics.plan(self.ctx)
+        if self.acc is None:
+            self.acc = {k: np.full(self.nt, np.nan) for k in ("div", "grad", "norm")}
+        mode = _div_mode(p)
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        x = blk.data.reshape(blk.nf, *[a.n for a in p.axes], self.D)
+        if mode == "fourier":
+            div, grad, norm = _div_fourier(x, p.axes)
+        elif mode == "sphere":
+            div, grad, norm = _div_sphere(x, p)
+        else:
+            div, grad, norm = _div_physical(x, p)
+        self.acc["div"][sl], self.acc["grad"][sl], self.acc["norm"][sl] = div, grad, norm
+
+
+def _div_mode(p) -> str | None:
+    if not p.axes:
+        return None
+    kinds = [a.kind for a in p.axes]
+    if all(k == q.PERIODIC for k in kinds):
+        return "fourier"
+    if len(kinds) == 2 and kinds[0] == q.COLATITUDE and kinds[1] == q.PERIODIC:
+        return "sphere"
+    if any(k in (q.COLATITUDE, q.GAUSS_COLATITUDE, q.PERIODIC_CLOSED) for k in kinds):
+        return None
+    return "physical"
+
+
+def _div_fourier(x: np.ndarray, axes) -> tuple:
+    """Parseval on a fully periodic grid: no inverse transforms. x: (nf, *space, D)."""
+    D = len(axes)
+    sp = tuple(range(1, D + 1))
+    ks = []
+    for i, a in enumerate(axes):
+        n = a.n
+        k = (np.fft.rfftfreq(n, 1.0 / n) if i == D - 1 else np.fft.fftfreq(n, 1.0 / n))
+        k = k * (2 * np.pi / a.period)
+        if n % 2 == 0:
+            k[n // 2] = 0.0  # Nyquist: no derivative on the grid
+        shape = [1] * (D + 1)
+        shape[i + 1] = k.size
+        ks.append(k.reshape(shape).astype(np.float32))
+    nl = axes[-1].n
+    wl = np.full(nl // 2 + 1, 2.0, np.float32)
+    wl[0] = 1.0
+    if nl % 2 == 0:
+        wl[-1] = 1.0
+    wl = wl.reshape([1] * D + [wl.size])
+    div = 0
+    grad = np.zeros(x.shape[0])
+    norm = np.zeros(x.shape[0])
+    k2 = sum(k * k for k in ks)
+    for b in range(D):
+        U = np.fft.rfftn(x[..., b], axes=sp)
+        a2 = (U.real * U.real + U.imag * U.imag) * wl
+        norm += a2.sum(axis=sp, dtype=np.float64)
+        grad += (a2 * k2).sum(axis=sp, dtype=np.float64)
+        div = div + ks[b] * U
+    d2 = (div.real * div.real + div.imag * div.imag) * wl
+    ntot = float(np.prod([a.n for a in axes]))
+    s = 1.0 / ntot ** 2
+    return np.sqrt(d2.sum(axis=sp, dtype=np.float64) * s), np.sqrt(grad * s), np.sqrt(norm * s)
+
+
+def _wnorm2(g: np.ndarray, p) -> np.ndarray:
+    nf = g.shape[0]
+    if p.sqrtW32 is None:
+        return lane_sumsq(g.reshape(nf, -1, 1))[:, 0] / (g[0].size)
+    return lane_sumsq((g.reshape(nf, -1) * p.sqrtW32[None, :]).reshape(nf, -1, 1))[:, 0]
+
+
+def _div_physical(x: np.ndarray, p) -> tuple:
+    D = len(p.axes)
+    div = np.zeros(x.shape[:-1], np.float32)
+    grad = np.zeros(x.shape[0])
+    for b in range(D):
+        comp = np.ascontiguousarray(x[..., b])
+        for a in range(D):
+            g = p.axes[a].derivative(comp, a + 1)
+            grad += _wnorm2(g, p)
+            if a == b:
+                div += g
+    norm = sum(_wnorm2(np.ascontiguousarray(x[..., b]), p) for b in range(D))
+    for a, g in enumerate(p.axes):
+        if g.tau_projector() is not None:
+            div = g.remove_tau(div, a + 1)
+    return np.sqrt(_wnorm2(div, p)), np.sqrt(grad), np.sqrt(norm)
+
+
+def _div_sphere(x: np.ndarray, p) -> tuple:
+    theta = p.axes[0]
+    ut, up = x[..., 0], x[..., 1]
+    a, b = q.sphere_divergence(ut, up, theta, 1, 2)
+    # the other two gradient terms, for the scale: (1/sin θ) ∂θ(sin θ u_φ), (1/sin θ) ∂φ u_θ
+    c, _ = q.sphere_divergence(up, np.zeros_like(up), theta, 1, 2)
+    _, d = q.sphere_divergence(np.zeros_like(ut), ut, theta, 1, 2)
+    terms = [np.asarray(t, dtype=np.float32) for t in (a, b, c, d)]
+    grad = sum(_wnorm2(t, p) for t in terms)
+    div = _wnorm2((terms[0] + terms[1]).astype(np.float32), p)
+    norm = _wnorm2(np.ascontiguousarray(ut), p) + _wnorm2(np.ascontiguousarray(up), p)
+    return np.sqrt(div), np.sqrt(grad), np.sqrt(norm)
+
+
+@reducer("tensor")
+class Tensor(_PerTrajectory):
+    """t2 fields: per frame, the largest |T − Tᵀ| and |T + Tᵀ| (entrywise), the largest
+    |T|, and the smallest eigenvalue of the symmetric part."""
+
+    KINDS = ("symmetric", "antisymmetric", "positive_definite")
+
+    @staticmethod
+    def wants(ctx, field):
+        return field.order == 2 and _wants(ctx, field, Tensor.KINDS)
+
+    def block(self, blk):
+        if self.acc is None:
+            self.acc = {"asym": np.zeros(self.nt), "sym": np.zeros(self.nt),
+                        "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf)}
+        D = self.D
+        nf = blk.nf
+        T = blk.data.reshape(nf, -1, D, D)
+        sl = slice(blk.t0, blk.t0 + nf)
+        a = self.acc
+        tri = [(i, j) for i in range(D) for j in range(i + 1, D)]
+        with np.errstate(all="ignore"):
+            asym = np.zeros(nf)
+            sym = np.zeros(nf)
+            for i, j in tri:
+                asym = np.maximum(asym, np.abs(T[:, :, i, j] - T[:, :, j, i]).max(axis=1))
+            for i in range(D):
+                for j in range(i, D):
+                    sym = np.maximum(sym, np.abs(T[:, :, i, j] + T[:, :, j, i]).max(axis=1))
+            big = np.abs(T).reshape(nf, -1).max(axis=1)
+            np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
+            np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
+            np.maximum(a["max"][sl], big, out=a["max"][sl])
+            if physics.plan(self.ctx).for_field(self.field.path, "positive_definite"):
+                np.minimum(a["eig"][sl], _min_eig(T), out=a["eig"][sl])
+
+
+def _min_eig(T: np.ndarray) -> np.ndarray:
+    """Smallest eigenvalue of the symmetric part per frame: (nf,)."""
+    D = T.shape[-1]
+    S = 0.5 * (T + np.swapaxes(T, -1, -2))
+    if D == 1:
+        return S[..., 0, 0].min(axis=1)
+    if D == 2:
+        a, b, d = S[..., 0, 0], S[..., 0, 1], S[..., 1, 1]
+        lam = 0.5 * (a + d) - np.sqrt(0.25 * (a - d) ** 2 + b * b)
+        return lam.min(axis=1)
+    return np.linalg.eigvalsh(S.astype(np.float64))[..., 0].min(axis=1)
+
+
+@reducer("range")
+class Range(_PerTrajectory):
+    """Smallest and largest value per frame and component."""
+
+    @staticmethod
+    def wants(ctx, field):
+        return _wants(ctx, field, ("non_negative", "bounded"))
+
+    def block(self, blk):
+        if self.acc is None:
+            self.acc = {"min": np.full((self.nt, blk.nc), np.inf),
+                        "max": np.full((self.nt, blk.nc), -np.inf)}
+        x = blk.data.reshape(blk.nf, -1, blk.nc)
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        np.minimum(self.acc["min"][sl], x.min(axis=1), out=self.acc["min"][sl])
+        np.maximum(self.acc["max"][sl], x.max(axis=1), out=self.acc["max"][sl])
+
+
+# -- reporting helpers ----------------------------------------------------------------------
+
+def _curve(ctx, traj, values: np.ndarray, what: str) -> dict:
+    """A per-frame curve for the JSON report (max-pooled to at most CURVE_POINTS)."""
+    v = np.asarray(values, dtype=np.float64)
+    idx = np.arange(v.size)
+    if v.size > CURVE_POINTS:
+        step = int(np.ceil(v.size / CURVE_POINTS))
+        pad = (-v.size) % step
+        vv = np.concatenate([v, np.full(pad, np.nan)]).reshape(-1, step)
+        with np.errstate(all="ignore"):
+            v = np.nanmax(vv, axis=1)
+        idx = idx[::step]
+    return {"quantity": what, "trajectory": traj, "frame": idx.tolist(),
+            "value": [float(x) if np.isfinite(x) else None for x in v]}
+
+
+def _results(ctx, name):
+    for f in ctx.layout.fields:
+        r = ctx.results.get(name, {}).get(f.path)
+        if r is not None:
+            yield f, r
+
+
+def _traj_txt(traj) -> str:
+    return f", trajectory {traj}" if traj is not None else ""
+
+
+def _reg(traj, frames):
+    fs = FrameSet.of(frames)
+    return region(trajectory=traj, time=(fs.first, fs.last) if fs.count else None), fs
+
+
+@check("WF410", level=4, severity="error", needs=("integrals",),
+       fix="a conserved integral drifts: check the solver's conservation (time step, "
+           "dealiasing, a forcing with nonzero mean) or the card's invariant")
+def conserved_integral(ctx):
+    """A conserved integral (tracer, mass, momentum: a card's ``conserved_mean``) drifts.
+
+    Per trajectory and component: the quadrature-weighted mean m(t) against m(t_1), the
+    first frame after the initial condition, relative to the field's largest RMS over
+    the trajectory. (The stored initial condition need not satisfy the solver's
+    constraints, e.g. a velocity that is not yet divergence-free: the first step's
+    projection may legitimately move a mean; from then on it is conserved.) Tolerance: the card's, but
+    never below 8 ε32 (the rounding of a float32 field's mean: each value is stored to
+    ε32/2 relative, and the lane sums add ~1e-8). The weights are those of the grid:
+    uniform on periodic axes (exact for band-limited data), Fejér/Clenshaw–Curtis on
+    Chebyshev axes, sin θ on the sphere. The finding gives the worst drift, where and
+    when; the drift curve of that trajectory goes into the JSON report.
+    """
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "integrals"):
+        invs = p.for_field(f.path, "conserved_mean")
+        if not invs:
+            continue
+        tol = max(invs[0].tolerance, MEAN_FLOOR)
+        labels = r["labels"]
+        worst = None
+        for rec in r["records"]:
+            m, ms = rec["mean"], rec["meansq"]
+            scale = np.sqrt(np.max(ms, axis=0))  # (nc,)
+            ref = 1 if m.shape[0] >= 3 else 0
+            with np.errstate(all="ignore"):
+                drift = np.abs(m - m[ref]) / np.where(scale > 0, scale, np.inf)
+            drift = np.where(np.isfinite(drift), drift, 0.0)
+            drift[:ref] = 0.0
+            k, c = np.unravel_index(int(np.argmax(drift)), drift.shape)
+            if drift[k, c] > tol and (worst is None or drift[k, c] > worst[0]):
+                worst = (float(drift[k, c]), rec["traj"], int(k), int(c), drift.max(axis=1),
+                         float(m[ref, c]), float(m[k, c]), np.flatnonzero((drift > tol).any(1)),
+                         ref)
+        if worst is None:
+            continue
+        d, traj, k, c, curve, m0, mk, bad, ref = worst
+        reg, fs = _reg(traj, bad)
+        yield Issue(f.path, f"{labels[c]}: the mean drifts by {d:.2g} of the field's RMS "
+                    f"(from {m0:.7g} at frame {ref} to {mk:.7g}) at "
+                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)}; "
+                    f"{fs.count} frame(s) beyond the tolerance {tol:.2g}",
+                    expected=f"relative drift <= {tol:.2g}",
+                    observed={"drift": d, "frame": k, "mean_0": m0, "mean": mk},
+                    region=reg, curve=_curve(ctx, traj, curve, "relative drift of the mean"))
+
+
+@check("WF411", level=4, severity="error", needs=("integrals",),
+       fix="subtract the mean (the gauge, e.g. integ(p) = 0) or fix the card")
+def zero_mean(ctx):
+    """A field declared zero-mean (a pressure gauge, ``zero_mean``) has a nonzero mean.
+
+    Per frame after the first: |weighted mean| / RMS above the card's tolerance (at
+    least 8 ε32).
+    """
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "integrals"):
+        invs = p.for_field(f.path, "zero_mean")
+        if not invs:
+            continue
+        tol = max(invs[0].tolerance, MEAN_FLOOR)
+        worst = None
+        for rec in r["records"]:
+            m, ms = rec["mean"], rec["meansq"]
+            rms = np.sqrt(ms)
+            with np.errstate(all="ignore"):
+                rel = np.where(rms > 0, np.abs(m) / rms, 0.0)
+            rel[0] = 0.0
+            rel = np.where(np.isfinite(rel), rel, 0.0)
+            k, c = np.unravel_index(int(np.argmax(rel)), rel.shape)
+            if rel[k, c] > tol and (worst is None or rel[k, c] > worst[0]):
+                worst = (float(rel[k, c]), rec["traj"], int(k), int(c),
+                         np.flatnonzero((rel > tol).any(axis=1)), rel.max(axis=1))
+        if worst is None:
+            continue
+        v, traj, k, c, bad, curve = worst
+        reg, fs = _reg(traj, bad)
+        yield Issue(f.path, f"{r['labels'][c]}: mean is {v:.2g} of the RMS at "
+                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
+                    f"{tol:.2g})", expected=f"|mean|/RMS <= {tol:.2g}",
+                    observed={"mean_over_rms": v, "frame": k}, region=reg,
+                    curve=_curve(ctx, traj, curve, "|mean| / RMS"))
+
+
+@check("WF412", level=4, severity="error", needs=("divergence",),
+       fix="project the velocity onto divergence-free fields (the solver's pressure "
+           "constraint) or fix the card")
+def divergence_free(ctx):
+    """A field declared divergence-free (``divergence_free``) has a divergence.
+
+    Per frame after the first: ‖∇·u‖ / ‖∇u‖ (quadrature-weighted L2 norms, ‖∇u‖ over
+    all D² derivatives), with spectral derivatives where the grid allows: FFT on
+    periodic axes (Parseval, exact for band-limited data), the differentiation matrix of
+    the Chebyshev interpolant, the double-Fourier extension on the sphere; second-order
+    differences on other grids. Tolerance: the card's, but never below the float32
+    rounding floor 8 ε32 k_max ‖u‖/‖∇u‖ (rounding noise differentiated at the largest
+    resolved wavenumber) nor, on non-spectral grids, the truncation of second-order
+    differences (k dx)²/3 with k = ‖∇u‖/‖u‖.
+    """
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "divergence"):
+        invs = p.for_field(f.path, "divergence_free")
+        if not invs or not p.axes:
+            continue
+        kmax = max(a.k_max for a in p.axes)
+        spectral = all(a.spectral or a.kind == q.COLATITUDE for a in p.axes)
+        dx = max(float(np.ptp(a.nodes)) / max(a.n - 1, 1) for a in p.axes)
+        worst = None
+        for rec in r["records"]:
+            div, grad, norm = rec["div"], rec["grad"], rec["norm"]
+            with np.errstate(all="ignore"):
+                rel = np.where(grad > 0, div / grad, 0.0)
+                floor = DIV_FLOOR * kmax * np.where(grad > 0, norm / grad, 0.0)
+                if not spectral:
+                    floor = np.maximum(floor, (np.where(norm > 0, grad / norm, 0) * dx) ** 2
+                                       / 3)
+                tol = np.maximum(invs[0].tolerance, floor)
+            rel = np.where(np.isfinite(rel), rel, 0.0)
+            rel[0] = 0.0
+            bad = rel > tol
+            if bad.any():
+                k = int(np.argmax(np.where(bad, rel / tol, 0)))
+                if worst is None or rel[k] > worst[0]:
+                    worst = (float(rel[k]), rec["traj"], k, float(tol[k]),
+                             np.flatnonzero(bad), rel)
+        if r.get("skipped"):
+            ctx.note(f"{f.path}: frames larger than the block budget: divergence not "
+                     "checked")
+        if worst is None:
+            continue
+        v, traj, k, tol, bad, curve = worst
+        reg, fs = _reg(traj, bad)
+        yield Issue(f.path, f"divergence is {v:.2g} of the velocity gradient at "
+                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
+                    f"the tolerance {tol:.2g})", expected=f"|div u| / |grad u| <= {tol:.2g}",
+                    observed={"relative_divergence": v, "frame": k}, region=reg,
+                    curve=_curve(ctx, traj, curve, "|div u| / |grad u|"))
+
+
+@check("WF413", level=4, severity="error", needs=("tensor",),
+       fix="store the symmetric (antisymmetric) tensor with T_ij = T_ji (T_ij = -T_ji), "
+           "or clear the flag / the card's invariant")
+def tensor_symmetry(ctx):
+    """A t2 field flagged (``@symmetric``/``@antisymmetric``) or declared symmetric or
+    antisymmetric is not: max |T_ij ∓ T_ji| / max |T| per frame above the tolerance
+    (the card's, 1e-6 for the flags; at least 4 ε32)."""
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "tensor"):
+        for kind, key in (("symmetric", "asym"), ("antisymmetric", "sym")):
+            invs = p.for_field(f.path, kind)
+            if not invs:
+                continue
+            tol = max(invs[0].tolerance, TENSOR_FLOOR)
+            worst = None
+            for rec in r["records"]:
+                with np.errstate(all="ignore"):
+                    rel = np.where(rec["max"] > 0, rec[key] / rec["max"], 0.0)
+                rel = np.where(np.isfinite(rel), rel, 0.0)
+                if (rel > tol).any():
+                    k = int(np.argmax(rel))
+                    if worst is None or rel[k] > worst[0]:
+                        worst = (float(rel[k]), rec["traj"], k, np.flatnonzero(rel > tol))
+            if worst is None:
+                continue
+            v, traj, k, bad = worst
+            reg, fs = _reg(traj, bad)
+            yield Issue(f.path, f"declared {kind} ({invs[0].source}) but |T_ij "
+                        f"{'-' if kind == 'symmetric' else '+'} T_ji| reaches {v:.2g} of max|T| "
+                        f"at {time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
+                        expected=f"<= {tol:.2g}", observed={"relative": v, "frame": k},
+                        region=reg)
+
+
+@check("WF414", level=4, severity="error", needs=("tensor",),
+       fix="a conformation tensor must stay positive definite: check the solver "
+           "(log-conformation, diffusion) or the card")
+def positive_definite(ctx):
+    """A t2 field declared ``positive_definite`` (a conformation tensor) has a negative
+    eigenvalue: the smallest eigenvalue of its symmetric part, per frame, below
+    −tolerance × max|T|."""
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "tensor"):
+        invs = p.for_field(f.path, "positive_definite")
+        if not invs:
+            continue
+        tol = max(invs[0].tolerance, TENSOR_FLOOR)
+        worst = None
+        for rec in r["records"]:
+            with np.errstate(all="ignore"):
+                rel = np.where(rec["max"] > 0, rec["eig"] / rec["max"], 0.0)
+            rel = np.where(np.isfinite(rel), rel, 0.0)
+            if (rel < -tol).any():
+                k = int(np.argmin(rel))
+                if worst is None or rel[k] < worst[0]:
+                    worst = (float(rel[k]), rec["traj"], k, float(rec["eig"][k]),
+                             np.flatnonzero(rel < -tol))
+        if worst is None:
+            continue
+        v, traj, k, eig, bad = worst
+        reg, fs = _reg(traj, bad)
+        yield Issue(f.path, f"smallest eigenvalue {eig:.3g} ({v:.2g} of max|T|) at "
+                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
+                    expected=f">= {-tol:.2g} max|T|", observed={"min_eigenvalue": eig,
+                                                                "frame": k}, region=reg)
+
+
+@check("WF415", level=4, severity="error", needs=("range",),
+       fix="a concentration, density or height cannot be negative (bounded fields must "
+           "stay in range): check the solver (positivity, time step) or the card")
+def field_range(ctx):
+    """A field declared ``non_negative`` or ``bounded`` leaves its range: per frame,
+    min < low − tol·S or max > high + tol·S, with S = high − low for a bounded field
+    and max|f| of the frame for a non-negative one (tol = the card's)."""
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "range"):
+        for inv in p.for_field(f.path, "non_negative", "bounded"):
+            lo, hi = (0.0, None) if inv.kind == "non_negative" else (inv.bounds or (None, None))
+            if lo is None and hi is None:
+                continue
+            worst = None
+            for rec in r["records"]:
+                mn, mx = rec["min"], rec["max"]
+                S = (hi - lo) if lo is not None and hi is not None else \
+                    np.maximum(np.abs(mn), np.abs(mx))
+                slack = inv.tolerance * S
+                under = (lo - mn - slack) if lo is not None else np.full(mn.shape, -np.inf)
+                over = (mx - hi - slack) if hi is not None else np.full(mx.shape, -np.inf)
+                ex = np.maximum(under, over)
+                ex = np.where(np.isfinite(ex), ex, -np.inf)
+                if (ex > 0).any():
+                    k, c = np.unravel_index(int(np.argmax(ex)), ex.shape)
+                    val = mn[k, c] if under[k, c] >= over[k, c] else mx[k, c]
+                    if worst is None or ex[k, c] > worst[0]:
+                        worst = (float(ex[k, c]), rec["traj"], int(k), int(c), float(val),
+                                 np.flatnonzero((ex > 0).any(axis=1)))
+            if worst is None:
+                continue
+            _, traj, k, c, val, bad = worst
+            reg, fs = _reg(traj, bad)
+            want = ">= 0" if inv.kind == "non_negative" else f"in [{lo:g}, {hi:g}]"
+            yield Issue(f.path, f"{r['labels'][c]} = {val:.4g} at "
+                        f"{time_at(ctx, traj, k)}{_traj_txt(traj)}: declared {inv.kind} "
+                        f"({want}, tolerance {inv.tolerance:g}); {fs.count} frame(s)",
+                        expected=want, observed={"value": val, "frame": k}, region=reg)
+
+
+@check("WF416", level=4, severity="error", needs=("integrals",),
+       fix="an unforced dissipative system cannot gain energy: check the time step, the "
+           "forcing or the card")
+def energy_non_increasing(ctx):
+    """The energy ∫|u|²/2 of a field declared ``energy_non_increasing`` (dissipative and
+    unforced) grows from one frame to the next by more than the tolerance (relative;
+    the card's, at least 16 ε32)."""
+    p = physics.plan(ctx)
+    for f, r in _results(ctx, "integrals"):
+        invs = p.for_field(f.path, "energy_non_increasing")
+        if not invs:
+            continue
+        tol = max(invs[0].tolerance, ENERGY_FLOOR)
+        worst = None
+        for rec in r["records"]:
+            E = 0.5 * rec["meansq"].sum(axis=1)
+            if E.size < 2:
+                continue
+            with np.errstate(all="ignore"):
+                rise = np.where(E[:-1] > 0, (E[1:] - E[:-1]) / E[:-1], 0.0)
+            rise = np.where(np.isfinite(rise), rise, 0.0)
+            if (rise > tol).any():
+                k = int(np.argmax(rise))
+                if worst is None or rise[k] > worst[0]:
+                    worst = (float(rise[k]), rec["traj"], k + 1, np.flatnonzero(rise > tol) + 1,
+                             E)
+        if worst is None:
+            continue
+        v, traj, k, bad, E = worst
+        reg, fs = _reg(traj, bad)
+        yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k} "
+                    f"({time_at(ctx, traj, k)}){_traj_txt(traj)}; {fs.count} frame(s) grow "
+                    f"beyond {tol:.2g}", expected=f"relative growth <= {tol:.2g}",
+                    observed={"growth": v, "frame": k}, region=reg,
+                    curve=_curve(ctx, traj, E, "energy (area mean of |u|^2/2)"))

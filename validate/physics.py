@@ -1,0 +1,331 @@
+"""The physics plan of one file: what the L4 reducers compute and against what.
+
+Built once per file (cached on the context) from the file's coordinates and
+boundary-condition metadata and, when there is one, its system card
+(``validate.cards``):
+
+- a grid per spatial axis (``quadrature.classify``): kind, ideal nodes, quadrature
+  weights, derivative, wall extrapolation;
+- the periodic axes (the file's PERIODIC groups, or the card's);
+- the wall checks: which field components must take which values at which wall
+  (the card's ``bc_values``; no-slip for a ``noslip`` wall; no-penetration, the normal
+  velocity component, on any other wall; or the file's ``values`` dataset);
+- the invariants per field (the card's, plus the t2 ``@symmetric``/``@antisymmetric``
+  flags of the Well's layout).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import numpy as np
+from wellforge.schema.reader import attr_str
+
+from . import quadrature as q
+from .cards import Card, Lookup, component_index, find_card
+from .context import as_bool, as_str_list, read_attr
+
+#: t1 fields the wall rules treat as a flow (no-penetration, no-slip)
+FLOW = re.compile(r"(velocity|momentum)", re.IGNORECASE)
+#: kinds of invariants the L4 checks evaluate (others in a card are reported as notes)
+CHECKED_KINDS = ("conserved_mean", "zero_mean", "divergence_free", "symmetric",
+                 "antisymmetric", "positive_definite", "non_negative", "bounded",
+                 "energy_non_increasing")
+
+
+@dataclass
+class WallCheck:
+    """Values some components of one field must take on the two walls of one axis."""
+
+    axis: int
+    field_path: str
+    #: component -> (value at the low wall, value at the high wall); None = not asserted
+    targets: dict[int, tuple[float | None, float | None]]
+    why: str
+    group: str  # the BC group in the file, or the card's axis, for messages
+
+
+@dataclass
+class Invariant:
+    kind: str
+    field_path: str
+    tolerance: float
+    bounds: tuple[float | None, float | None] | None = None
+    source: str = ""  # "card" or "@symmetric"
+    doc: str = ""
+
+
+@dataclass
+class Plan:
+    lookup: Lookup
+    axes: list[q.AxisGrid] | None
+    dims: list[str]
+    periodic: list[int] = field(default_factory=list)
+    walls: list[WallCheck] = field(default_factory=list)
+    invariants: dict[str, list[Invariant]] = field(default_factory=dict)
+    #: (n_0 · … · n_{D−1},) float32 mean weights and their square roots; None = uniform
+    W32: np.ndarray | None = None
+    sqrtW32: np.ndarray | None = None
+
+    @property
+    def card(self) -> Card | None:
+        return self.lookup.card
+
+    def for_field(self, path: str, *kinds: str) -> list[Invariant]:
+        return [v for v in self.invariants.get(path, []) if not kinds or v.kind in kinds]
+
+
+def plan(ctx) -> Plan:
+    """The physics plan of ``ctx``'s file (cached)."""
+    hit = getattr(ctx, "_physics_plan", None)
+    if hit is None:
+        hit = _build(ctx)
+        ctx._physics_plan = hit
+    return hit
+
+
+def _bc_groups(ctx):
+    from .structure import _bc_groups as groups
+
+    return groups(ctx)
+
+
+def _coords(ctx, d: str):
+    p = f"dimensions/{d}"
+    if ctx.kind(p) != "dataset":
+        return None
+    ds = ctx.get(p)
+    if ds.dtype.kind not in "fiu":
+        return None
+    c = ctx.read_small(ds)
+    if c is None or np.ndim(c) != 1 or not np.all(np.isfinite(c)):
+        return None
+    return np.asarray(c, dtype=np.float64)
+
+
+def _build(ctx) -> Plan:
+    lay = ctx.layout
+    lookup = find_card(ctx)
+    card = lookup.card
+    dims = list(lay.spatial_dims or [])
+    if card is None:
+        ctx.note(f"{lookup.how}: ran the generic physics checks only (units, periodic "
+                 "seams and walls from the file's boundary-condition metadata, t2 "
+                 "@symmetric/@antisymmetric flags); give one with --card")
+    else:
+        ctx.note(f"system card: {lookup.how}")
+    bc_by_dim: dict[str, list[dict]] = {}
+    for bc in _bc_groups(ctx):
+        if bc["bc_type"] is None or not bc["dims"]:
+            continue
+        for d in bc["dims"]:
+            bc_by_dim.setdefault(d, []).append(bc)
+
+    def file_type(d):
+        types = {bc["bc_type"].upper() for bc in bc_by_dim.get(d, [])}
+        return types.pop() if len(types) == 1 else None
+
+    axes: list[q.AxisGrid] | None = []
+    periodic = []
+    for i, d in enumerate(dims):
+        c = _coords(ctx, d)
+        ca = card.axis(d) if card is not None else None
+        btype = file_type(d) or (ca.bc.upper() if ca is not None else None)
+        is_periodic = btype == "PERIODIC"
+        if is_periodic:
+            periodic.append(i)
+        if c is None:
+            axes = None
+            continue
+        if axes is None:
+            continue
+        hint = ca.kind if ca is not None and ca.kind not in ("unknown",) else None
+        bounds = tuple(ca.bounds) if ca is not None and d not in card.unknown_bounds else None
+        colat = hint in ("equiangular", "gauss", "legendre") or (
+            card is None and d.lower() in ("theta", "colatitude")
+            and lay.grid_type in ("equiangular", "spherical")
+            and float(np.min(c)) > 0 and float(np.max(c)) < np.pi)
+        g = q.classify(d, c, periodic=is_periodic, colatitude=colat, hint=hint,
+                       bounds=bounds)
+        if g.note:
+            ctx.note(f"axis {d!r}: {g.note}")
+        if is_periodic and g.kind not in (q.PERIODIC, q.PERIODIC_CLOSED):
+            ctx.note(f"axis {d!r} is declared PERIODIC but its grid is {g.kind}, not "
+                     "uniform: its seam was not checked")
+        axes.append(g)
+    if axes is None:
+        ctx.note("coordinates missing or unreadable: L4 checks that need the grid were "
+                 "skipped")
+    p = Plan(lookup, axes, dims, periodic)
+    if axes:
+        if not all(a.uniform_weights for a in axes):
+            W = q.mean_weights(axes)
+            p.W32 = W.astype(np.float32)
+            p.sqrtW32 = np.sqrt(W).astype(np.float32)
+        _walls(ctx, p, bc_by_dim)
+    _invariants(ctx, p)
+    return p
+
+
+def _flow_fields(ctx):
+    return [f for f in ctx.layout.fields if f.order == 1 and FLOW.search(f.name)]
+
+
+def _walls(ctx, p: Plan, bc_by_dim) -> None:
+    lay = ctx.layout
+    card = p.card
+    fields = {f.name: f for f in lay.fields}
+    D = len(p.dims)
+    for i, d in enumerate(p.dims):
+        g = p.axes[i]
+        ca = card.axis(d) if card is not None else None
+        groups = [bc for bc in bc_by_dim.get(d, []) if bc["bc_type"].upper() == "WALL"]
+        is_wall = (ca.bc.upper() == "WALL") if ca is not None else bool(groups)
+        if not is_wall:
+            continue
+        if not g.has_walls:
+            ctx.note(f"axis {d!r}: WALL, but the wall positions are unknown for its "
+                     f"{g.kind} grid (no card bounds): wall values not checked")
+            continue
+        targets: dict[str, dict[int, tuple]] = {}
+        why: dict[str, str] = {}
+        where = f"card axis {d!r}" if ca is not None else \
+            ", ".join(bc["path"] for bc in groups) or f"axis {d!r}"
+
+        def put(fname, comp, lo, hi, reason):
+            f = fields.get(fname)
+            if f is None:
+                return
+            comps = range(D ** f.order) if comp is None else [comp]
+            for c in comps:
+                targets.setdefault(fname, {})[c] = (lo, hi)
+            why.setdefault(fname, reason)
+
+        variant = None
+        if ca is not None:
+            variant = (ca.bc_variant or "").lower()
+            for key, (lo, hi) in ca.bc_values.items():
+                hit = component_index(card, key, p.dims)
+                if hit is not None:
+                    put(hit[0], hit[1], lo, hi, "Dirichlet values of the card")
+        else:
+            for bc in groups:
+                name = bc["name"].lower()
+                if "noslip" in name:
+                    variant = "noslip"
+                vals = _file_values(ctx, bc, fields, D)
+                for fname, comp, lo, hi in vals:
+                    put(fname, comp, lo, hi, f"values of {bc['path']}")
+        for f in _flow_fields(ctx):
+            if variant == "noslip":
+                for c in range(D):
+                    if c not in targets.get(f.name, {}):
+                        put(f.name, c, 0.0, 0.0, "no-slip wall")
+            elif i not in targets.get(f.name, {}):
+                put(f.name, i, 0.0, 0.0, "no-penetration (normal component)")
+        for fname, t in targets.items():
+            p.walls.append(WallCheck(i, fields[fname].path, t, why[fname], where))
+
+
+def _file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float]]:
+    """(field, component or None, low value, high value) from a BC group's ``values``
+    dataset: either one (low, high) pair for every associated field, or one pair per
+    component of the associated fields in order. Anything else is not interpreted
+    (WF210)."""
+    path = bc["path"] + "/values"
+    if ctx.kind(path) != "dataset":
+        return []
+    v = ctx.read_small(ctx.get(path))
+    names = as_str_list(read_attr(ctx.get(bc["path"]), "associated_fields")) or []
+    names = [n for n in names if n in fields]
+    if v is None or not names:
+        return []
+    v = np.asarray(v, dtype=np.float64).ravel()
+    ncomp = [D ** fields[n].order for n in names]
+    if v.size == 2:
+        return [(n, None, float(v[0]), float(v[1])) for n in names]
+    if v.size == 2 * sum(ncomp):
+        out, k = [], 0
+        for n, nc in zip(names, ncomp):
+            for c in range(nc):
+                out.append((n, c, float(v[k]), float(v[k + 1])))
+                k += 2
+        return out
+    return []
+
+
+def file_values_problem(ctx, bc) -> str | None:
+    """Why a BC group's ``values`` dataset cannot be matched to its fields, or None."""
+    path = bc["path"] + "/values"
+    if ctx.kind(path) != "dataset":
+        return None
+    lay = ctx.layout
+    fields = {f.name: f for f in lay.fields}
+    D = len(lay.spatial_dims or [])
+    names = as_str_list(read_attr(ctx.get(bc["path"]), "associated_fields"))
+    ds = ctx.get(path)
+    size = int(np.prod(ds.shape)) if ds.shape else 1
+    if not names:
+        return f"{path} holds {size} value(s) but @associated_fields names no field"
+    missing = [n for n in names if n not in fields]
+    if missing:
+        return f"@associated_fields names {missing[0]!r}, which is not a field of the file"
+    ncomp = sum(D ** fields[n].order for n in names)
+    if size not in (2, 2 * ncomp):
+        return (f"{path} holds {size} value(s): expected 2 (low and high wall, for every "
+                f"associated field) or {2 * ncomp} (a pair per component of "
+                f"{', '.join(names)})")
+    return None
+
+
+def _invariants(ctx, p: Plan) -> None:
+    lay = ctx.layout
+    card = p.card
+    by_name = {f.name: f for f in lay.fields}
+    if card is not None:
+        for v in card.card.invariants:
+            f = by_name.get(v.field)
+            if f is None:
+                continue  # WF205 reports the missing field
+            if v.kind not in CHECKED_KINDS:
+                ctx.note(f"invariant {v.kind!r} of {v.field!r} is declared but not "
+                         "checked by this validator")
+                continue
+            p.invariants.setdefault(f.path, []).append(Invariant(
+                v.kind, f.path, float(v.tolerance), getattr(v, "bounds", None), "card",
+                v.doc))
+    for f in lay.fields:
+        if f.order != 2:
+            continue
+        d = ctx.get(f.path)
+        for flag in ("symmetric", "antisymmetric"):
+            if as_bool(read_attr(d, flag)) and not p.for_field(f.path, flag):
+                p.invariants.setdefault(f.path, []).append(
+                    Invariant(flag, f.path, 1e-6, None, f"@{flag}"))
+    for path, invs in p.invariants.items():
+        for v in invs:
+            if v.kind == "bounded" and v.bounds is None:
+                fname = path.rsplit("/", 1)[-1]
+                b = _bounds_from_walls(card, fname) if card is not None else None
+                if b is None:
+                    ctx.note(f"invariant 'bounded' of {fname!r} declares no bounds: not "
+                             "checked")
+                v.bounds = b
+
+
+def _bounds_from_walls(card: Card, fname: str):
+    """The range of a field's Dirichlet wall values (a maximum principle's bounds)."""
+    vals = [x for a in card.card.axes for k, pair in a.bc_values.items() if k == fname
+            for x in pair]
+    return (min(vals), max(vals)) if len(vals) >= 2 and min(vals) < max(vals) else None
+
+
+def labels(ctx, f) -> list[str]:
+    from .sanity import component_labels
+
+    return component_labels(ctx, f)
+
+
+def bc_type_of(bc) -> str:
+    return attr_str(bc["bc_type"]).upper() if bc["bc_type"] else ""
