@@ -253,3 +253,89 @@ def component_index(card: Card, key: str, spatial_dims) -> tuple[str, int | None
             if key in names:
                 return f.name, names.index(key)
     return None
+
+
+# -- linting a card (``wellforge check-card``) -----------------------------------------------
+
+#: axis kinds whose coordinates the validator checks (WF207)
+GRID_KINDS = ("fourier", "chebyshev", "uniform", "equiangular", "gauss", "legendre")
+
+
+def lint(card: Card) -> list[tuple[str, str]]:
+    """(level, message) pairs about a valid card: 'warning' for what will make the
+    validator report the card's own data wrongly or check less than the card says,
+    'info' for what the validator does not check."""
+    from wellforge.schema.units import parse
+
+    from .physics import CHECKED_KINDS
+    from .units_checks import KINEMATIC, _pow, is_angle, is_group
+
+    c = card.card
+    out: list[tuple[str, str]] = []
+    fields = {f.name: f for f in c.fields}
+    dims = [a.name for a in c.axes]
+    lengths = [a for a in c.axes if not is_angle(a.units)]
+    frame = [a.units for a in lengths] + [c.time_units]
+    dimless = [not parse(u).dimensionality for u in frame]
+    if any(dimless) and not all(dimless):
+        out.append(("warning", "mixed units: "
+                    + ", ".join(f"{a.name} in {a.units!r}" for a in lengths)
+                    + f", time in {c.time_units!r}: use all dimensionless or all "
+                    "dimensional"))
+    elif all(dimless):
+        for f in c.fields:
+            if parse(f.units).dimensionality:
+                out.append(("warning", f"field {f.name!r} in {f.units!r} while the axes and "
+                            "time are dimensionless"))
+    else:
+        Ld = parse(lengths[0].units).dimensionality if lengths else parse("m").dimensionality
+        Td = parse(c.time_units).dimensionality
+        for f in c.fields:
+            kin = next(((pw, what) for rx, pw, what in KINEMATIC if rx.search(f.name)), None)
+            if kin is None:
+                continue
+            (pl, pt), what = kin
+            want = _pow(Ld, pl) * _pow(Td, pt)
+            if parse(f.units).dimensionality != want:
+                out.append(("warning", f"field {f.name!r} is {what} but its units "
+                            f"{f.units!r} are not {want}"))
+    for p in c.parameters:
+        if is_group(p.name) and parse(p.units).dimensionality:
+            out.append(("warning", f"parameter {p.name!r} names a dimensionless group but "
+                        f"has units {p.units!r}"))
+    for a in c.axes:
+        if a.bc.upper() == "PERIODIC" and a.kind not in ("fourier", "uniform"):
+            out.append(("warning", f"axis {a.name!r}: PERIODIC on a {a.kind} grid "
+                        "(periodic axes are uniform, without the endpoint)"))
+        if a.bc.upper() == "WALL" and a.kind == "fourier":
+            out.append(("warning", f"axis {a.name!r}: WALL on a fourier (periodic) grid"))
+        if a.bc_values and a.bc.upper() != "WALL":
+            out.append(("warning", f"axis {a.name!r}: bc_values on a {a.bc} axis are not "
+                        "checked (only WALL values are)"))
+        for key in a.bc_values:
+            if component_index(card, key, dims) is None:
+                out.append(("warning", f"axis {a.name!r}: bc_values key {key!r} is neither a "
+                            "field nor a component name (velocity_x, ...) of the card"))
+        if a.kind not in GRID_KINDS:
+            out.append(("info", f"axis {a.name!r}: kind {a.kind!r} is not one the validator "
+                        "checks coordinates against; the grid is detected from them"))
+    for v in c.invariants:
+        f = fields[v.field]
+        if v.kind not in CHECKED_KINDS:
+            out.append(("info", f"invariant {v.kind!r} of {v.field!r} is not checked by the "
+                        "validator"))
+            continue
+        if v.kind == "divergence_free" and f.order != 1:
+            out.append(("warning", f"divergence_free on {v.field!r}, a t{f.order} field "
+                        "(only vector fields are checked)"))
+        if v.kind in ("symmetric", "antisymmetric", "positive_definite") and f.order != 2:
+            out.append(("warning", f"{v.kind} on {v.field!r}, a t{f.order} field (only t2 "
+                        "fields are checked)"))
+        if v.kind == "bounded" and v.bounds is None and not any(
+                v.field in a.bc_values for a in c.axes):
+            out.append(("warning", f"bounded {v.field!r} without bounds (give bounds: [low, "
+                        "high]): not checked"))
+        if v.tolerance < 0:
+            out.append(("warning", f"invariant {v.kind!r} of {v.field!r}: negative "
+                        "tolerance"))
+    return out

@@ -14,6 +14,7 @@ HELP = {
     "validate": "validate Well files or dataset directories (exit 0 clean, 1 findings, "
                 "2 usage, 3 refused input)",
     "rules": "list the validator's rules, or explain one",
+    "check-card": "check a system card (YAML), and optionally files against it",
 }
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
@@ -140,3 +141,53 @@ def run_rules(args) -> int:
     for r in chosen:
         sys.stdout.write(f"{r.code}  L{r.level}  {r.severity.label:<7}  {r.summary}\n")
     return 0
+
+
+def add_check_card_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("card", metavar="CARD.yaml", help="a system card (see 'Writing a card' in "
+                   "validate/README.md)")
+    p.add_argument("paths", nargs="*", metavar="PATH", help="files or dataset directories to "
+                   "validate against the card (L0-L4)")
+    p.add_argument("--level", type=int, default=4, choices=range(6), metavar="N",
+                   help="levels to run on the files (default 4: up to the physics checks)")
+    p.add_argument("--format", choices=FORMATS, default="text", help="report format for the "
+                   "files (default text)")
+
+
+def run_check_card(args) -> int:
+    """Exit 0: the card is valid, has no warnings and the files (if any) pass; 1: card
+    warnings or findings; 2: the card is invalid (one line on stderr); 3: a file refused."""
+    from .cards import lint, load_card_file
+
+    card = load_card_file(args.card)  # ConfigError: exit 2
+    c = card.card
+    out = [f"{args.card}: card {c.name!r} — {c.title}"]
+    out.append(f"  fields: " + ", ".join(f"{f.name} (t{f.order}, {f.units!r})" for f in c.fields))
+    out.append("  parameters: " + (", ".join(f"{p.name} ({p.units!r})" for p in c.parameters)
+                                   or "none"))
+    for a in c.axes:
+        bounds = "unknown" if a.name in card.unknown_bounds else f"[{a.bounds[0]:g}, " \
+            f"{a.bounds[1]:g}]"
+        vals = "".join(f", {k} = {v[0]:g} / {v[1]:g}" for k, v in a.bc_values.items())
+        out.append(f"  axis {a.name}: {a.kind} on {bounds} ({a.units!r}), {a.bc}"
+                   + (f" {a.bc_variant}" if a.bc_variant else "") + vals)
+    for v in c.invariants:
+        out.append(f"  invariant {v.kind} {v.field} (tolerance {v.tolerance:g}"
+                   + (f", bounds {list(v.bounds)}" if v.bounds is not None else "") + ")")
+    problems = lint(card)
+    out += [f"{lvl}: {msg}" for lvl, msg in problems]
+    warned = any(lvl == "warning" for lvl, _ in problems)
+    if not args.paths:
+        out.append("card OK" + (" (with warnings)" if warned else ""))
+        sys.stdout.write("\n".join(out) + "\n")
+        return 1 if warned else 0
+    from .context import Options
+    from .reports import render
+    from .runner import validate
+
+    sys.stderr.write("\n".join(out) + "\n")
+    opts = Options(level=args.level, card=card)
+    report = validate(args.paths, opts)
+    sys.stdout.write(render(args.format, report, opts))
+    rc = report.exit_code(opts.fail_on)
+    return rc if rc else (1 if warned else 0)

@@ -225,13 +225,16 @@ class AxisGrid:
 
     def tau_projector(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(V, L) on a Chebyshev axis: V (n × 2) holds the Chebyshev-U polynomials of the
-        two highest degrees, U_{n−1} and U_{n−2}, at the nodes; L (2 × n) is their
-        quadrature-weighted least-squares left inverse, so ``f − V (L f)`` removes them.
+        two highest degrees, U_{n−1} and U_{n−2}, at the nodes; L (2 × n) gives their
+        coefficients as half the two highest Chebyshev-T coefficients of the data (U_k
+        has T_k coefficient 2 and no higher term), so ``f − V (L f)`` removes exactly the
+        T_{n−1}, T_{n−2} content of f, the way a tau term enters, and leaves a smooth f
+        alone (its top coefficients are its truncation error).
 
         A Dedalus first-order tau formulation lifts the tau term of a constraint (the
         divergence equation's ``lift(tau_u1)``) into the last mode of the derivative basis
         ChebyshevU: the stored solution satisfies the constraint up to a multiple of
-        U_{n−1} (U_{n−2} after truncation to an odd/even lower resolution)."""
+        U_{n−1} (U_{n−2} after truncation to a lower resolution of the other parity)."""
         if self.kind not in (CHEBYSHEV, LOBATTO) or self.n < 4:
             return None
         hit = self._cache.get("tau")
@@ -241,11 +244,24 @@ class AxisGrid:
             for _ in range(2, self.n):
                 U.append(2 * s * U[-1] - U[-2])
             V = np.stack([U[self.n - 1], U[self.n - 2]], axis=1)
-            W = self.weights
-            L = np.linalg.solve(V.T @ (W[:, None] * V), (V * W[:, None]).T)
+            L = 0.5 * self._top_coefficients()
             hit = (V.astype(np.float32), L.astype(np.float32))
             self._cache["tau"] = hit
         return hit
+
+    def _top_coefficients(self) -> np.ndarray:
+        """Rows (2 × n) giving the Chebyshev-T coefficients a_{n−1}, a_{n−2} of the
+        interpolant through the data at the nodes."""
+        n = self.n
+        s = np.clip(2 * (self.nodes - self.lo) / (self.hi - self.lo) - 1, -1, 1)
+        theta = np.arccos(s)
+        if self.kind == CHEBYSHEV:
+            return np.stack([(2.0 / n) * np.cos(k * theta) for k in (n - 1, n - 2)])
+        c = np.ones(n)
+        c[[0, -1]] = 0.5
+        return np.stack([(2.0 / (n - 1)) * c * np.cos(k * theta) * (0.5 if k == n - 1
+                                                                     else 1.0)
+                         for k in (n - 1, n - 2)])
 
     def remove_tau(self, a: np.ndarray, axis: int) -> np.ndarray:
         """``a`` minus its least-squares component along U_{n−1}, U_{n−2} (see
@@ -268,16 +284,7 @@ class AxisGrid:
         x, n = self.nodes, self.n
         if self.kind in (CHEBYSHEV, LOBATTO):
             E = interp_matrix(x, [self.lo, self.hi])
-            s = np.clip(2 * (x - self.lo) / (self.hi - self.lo) - 1, -1, 1)
-            theta = np.arccos(s)
-            if self.kind == CHEBYSHEV:
-                R = np.stack([(2.0 / n) * np.cos(k * theta) for k in (n - 1, n - 2)])
-            else:
-                c = np.ones(n)
-                c[[0, -1]] = 0.5
-                R = np.stack([(2.0 / (n - 1)) * c * np.cos(k * theta) * (0.5 if k == n - 1
-                                                                          else 1.0)
-                              for k in (n - 1, n - 2)])
+            R = self._top_coefficients()
         elif self.kind == UNIFORM and np.isclose(x[0], self.lo) and np.isclose(x[-1], self.hi):
             E = np.zeros((2, n))
             E[0, 0] = E[1, -1] = 1.0
@@ -416,8 +423,8 @@ def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = Fa
 
 def _round_sig(v: float, span: float) -> float:
     """``v`` rounded to 6 significant digits of the axis span (0 stays 0)."""
-    q = 10.0 ** (math.floor(math.log10(span)) - 5) if span > 0 else 1.0
-    return float(round(v / q) * q)
+    digits = 5 - math.floor(math.log10(span)) if span > 0 else 0
+    return float(round(v, digits))
 
 
 def _trapezoid_weights(x: np.ndarray) -> np.ndarray:

@@ -30,6 +30,7 @@ COMMANDS = {
     "plot": "wellforge.schema.plot",
     "validate": "wellforge.validate.commands",
     "rules": "wellforge.validate.commands",
+    "check-card": "wellforge.validate.commands",
 }
 
 
