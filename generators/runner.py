@@ -85,30 +85,50 @@ class RunResult:
 class OutputClock:
     """Step sizes that land exactly on each output time.
 
-    With a CFL target ``dt_cfl`` and a distance ``r`` to the next output, the interval is
-    cut into ``n = ceil(r / dt_cfl)`` equal steps of ``r / n``: never above the CFL target,
-    landing on the output time after exactly ``n`` steps. Within an interval the step is
-    only re-cut when the CFL target drops below it, and equal intervals are cut into the
-    identical float: Dedalus refactorises its matrices whenever ``dt`` differs in the
-    last bit.
+    An output interval is cut into ``n = ceil(interval / dt_cfl)`` equal steps: never above
+    the CFL target, landing on the output time after exactly ``n`` steps. Dedalus
+    refactorises its matrices whenever ``dt`` changes in the last bit, so the clock
+    changes ``dt`` as rarely as the CFL condition allows, with the hysteresis of Dedalus's
+    own CFL ``threshold``:
+
+    - a new interval keeps the previous step if it is still at most the CFL target and
+      within ``threshold`` of the best cut (equal intervals reuse the identical float);
+    - within an interval the rest is re-cut only when the step exceeds the CFL target by
+      more than ``threshold`` (as Dedalus keeps a step that the CFL estimate undercuts by
+      less than its threshold).
     """
 
-    def __init__(self, times: np.ndarray):
+    def __init__(self, times: np.ndarray, threshold: float = 0.0):
         self.times = np.asarray(times, dtype=np.float64)
+        self.threshold = float(threshold)
         self.k = 1  # index of the next output
         self._dt = math.nan
+        self._n = 0  # steps per interval of the current cut
         self._left = 0  # steps left in the current interval
 
     @property
     def done(self) -> bool:
         return self.k >= self.times.size
 
+    @staticmethod
+    def _cut(r: float, dt_cfl: float) -> int:
+        return max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
+
     def step(self, t: float, dt_cfl: float) -> tuple[float, bool]:
         """Return (dt, lands_on_output)."""
-        if self._left == 0 or self._dt > dt_cfl:  # a new interval, or the CFL step dropped
-            r = self.times[self.k] - t  # (a new interval: exactly the interval length)
-            self._left = max(1, math.ceil(r / dt_cfl * (1 - 1e-12)))
+        r = self.times[self.k] - t
+        if self._left == 0:  # a new interval
+            n = self._cut(r, dt_cfl)
+            keep = (self._n and r == self.times[self.k] - self.times[self.k - 1]
+                    and self._dt <= dt_cfl and self._n <= n * (1 + self.threshold)
+                    and r / self._n == self._dt)
+            if not keep:
+                self._n, self._dt = n, r / n
+            self._left = self._n
+        elif self._dt > dt_cfl * (1 + self.threshold):  # the CFL step dropped: re-cut
+            self._left = self._cut(r, dt_cfl)
             self._dt = r / self._left
+            self._n = 0  # the next interval is cut afresh
         self._left -= 1
         return self._dt, self._left == 0
 
@@ -339,7 +359,7 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             if monitor is not None:
                 monitor.update(k, frame)
 
-    clock = OutputClock(spec.times)
+    clock = OutputClock(spec.times, threshold=c.threshold if cfl is not None else 0.0)
     bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),
                     progress and leader)
     resumed = None

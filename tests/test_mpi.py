@@ -144,8 +144,8 @@ def test_unequal_costs_keep_every_group_busy(tmp_path):
     assert len(starts) == len(finishes) == 6
     groups = {e["group"] for e in starts}
     assert groups == {0, 1}
-    walls = [e["wall_s"] for e in finishes]
-    assert max(walls) > 3 * min(walls)  # the costs really are unequal
+    steps = [e["steps"] for e in finishes]  # deterministic, unlike wall times under load
+    assert max(steps) > 2 * min(steps)  # the costs really are unequal
     last_finish = {g: max(e["time"] for e in finishes if e["group"] == g) for g in groups}
     first_idle = min(last_finish.values())
     assert max(e["time"] for e in starts) <= first_idle  # nothing started after a group went idle

@@ -88,3 +88,27 @@ def test_output_clock_keeps_dt_while_the_step_count_fits():
 def test_output_clock_when_the_cfl_step_divides_the_interval():
     dts, landed = drive(OutputClock(0.25 * np.arange(50)), lambda i: 0.125)
     assert set(dts) == {0.125} and landed == list(range(2, 100, 2))
+
+
+def test_output_clock_hysteresis_like_dedalus_threshold():
+    # the CFL target rises by 3 % (< threshold 5 %): the step is kept, no refactorisation
+    dts, _ = drive(OutputClock(0.25 * np.arange(5), threshold=0.05),
+                   lambda i: 0.0625 if i < 4 else 0.0625 * 1.03)
+    assert set(dts) == {0.0625}
+    # it rises by 60 %: the next interval is cut coarser (3 steps instead of 4)
+    dts, landed = drive(OutputClock(0.25 * np.arange(3), threshold=0.05),
+                        lambda i: 0.0625 if i < 4 else 0.1)
+    assert dts[:4] == [0.0625] * 4 and set(dts[4:]) == {0.25 / 3} and landed == [4, 7]
+    # the target drops 2 % below the step mid-interval (< threshold): kept to the output,
+    # the next interval is cut to respect the target
+    clock = OutputClock(0.25 * np.arange(3), threshold=0.05)
+    t, dts = 0.0, []
+    while not clock.done:
+        target = 0.0625 if len(dts) < 2 else 0.0625 * 0.98
+        dt, lands = clock.step(t, target)
+        t += dt
+        dts.append(dt)
+        if lands:
+            t = clock.times[clock.k]
+            clock.k += 1
+    assert dts[:4] == [0.0625] * 4 and all(d <= 0.0625 * 0.98 for d in dts[4:])
