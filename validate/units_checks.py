@@ -186,7 +186,8 @@ def units_consistent(ctx):
     if any(dl.values()) and not all(dl.values()):
         a = [p for p, v in dl.items() if v]
         b = [p for p, v in dl.items() if not v]
-        yield Issue(a[0], f"mixed units: {', '.join(a)} dimensionless but "
+        odd = a[0] if len(a) < len(b) else b[0]  # the odd one out
+        yield Issue(odd, f"mixed units: {', '.join(a)} dimensionless but "
                     f"{', '.join(f'{p} in {units[p]!r}' for p in b)}",
                     expected="all dimensionless or all dimensional",
                     observed={p: units[p] for p, _ in frame})
