@@ -26,7 +26,7 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from wellforge.errors import ConfigError
+from wellforge.errors import ConfigError, DiskFull
 from wellforge.schema.dataset import finalize
 from wellforge.schema.writer import atomic_rename
 
@@ -162,6 +162,22 @@ class CostModel:
         return sorted(runs, key=lambda r: (-self.estimate(r), r.index))
 
 
+def check_free_space(plan: Plan, work: WorkDir, mine: list[RunSpec]) -> None:
+    """Refuse to start when the remaining runs cannot fit: each needs its shard and then
+    its share of the packed files (2 × its data)."""
+    import shutil
+
+    from .planning import disk_bytes
+
+    todo = sum(1 for r in mine if not work.is_done(r.run_id))
+    need = 2 * disk_bytes(plan, todo)
+    free = shutil.disk_usage(work.root).free
+    if need > free:
+        raise DiskFull(f"{work.root}: the {todo} remaining runs need about "
+                       f"{need / 2**20:.1f} MiB (shards + packed files), {free / 2**20:.1f} MiB "
+                       "are free: free space or choose another --out")
+
+
 def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...]) -> None:
     """Refuse process layouts that cannot work or leave cores empty."""
     R = ranks_per_run
@@ -197,11 +213,12 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
         token = uuid.uuid4().hex[:12]
         try:
             work.prepare(plan, token, mine)
-        except ConfigError as e:
-            error = str(e)
+            check_free_space(plan, work, mine)
+        except (ConfigError, DiskFull) as e:
+            error = (type(e), str(e))
     error, token = world.bcast((error, token), root=0)
     if error:
-        raise ConfigError(error)
+        raise error[0](error[1])
 
     before = {r.run_id for r in plan.runs if work.is_done(r.run_id)}
     group_id = world.rank // ranks_per_run
@@ -210,6 +227,7 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
     if not leader:
         logging.getLogger("wellforge").setLevel(logging.WARNING)
     costs = CostModel(plan, work)
+    disk = None
     while True:
         nxt = -1
         if leader:
@@ -231,13 +249,21 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
                            host=socket.gethostname(), world_rank=world.rank)
         ckpt = (Checkpoint(os.path.join(work.root, "checkpoints"), spec.run_id,
                            checkpoint_every) if checkpoint_every > 0 else None)
-        result = run_trajectory(plan.system, spec, work.shard(spec.run_id), comm=group,
-                                progress=progress, checkpoint=ckpt,
-                                provenance={"config": plan.config, "group": group_id})
+        try:
+            result, disk = run_trajectory(
+                plan.system, spec, work.shard(spec.run_id), comm=group, progress=progress,
+                checkpoint=ckpt, provenance={"config": plan.config, "group": group_id}), None
+        except DiskFull as e:  # raised on the leader only when the shard is closed
+            result, disk = None, str(e)
+        disk = next((d for d in group.allgather(disk) if d), None)
+        if disk:
+            break  # the shard was dropped; finished shards are untouched
         if leader:
             _record(work, spec, result, group_id)
     group.Free()
-    world.Barrier()
+    disk = next((d for d in world.allgather(disk) if d), None)
+    if disk:
+        raise DiskFull(disk)
     if world.rank != 0:
         return None
     return collect(plan, work, before, finalize_dataset=finalize_dataset)

@@ -15,10 +15,12 @@ import numpy as np
 from .config import Plan
 
 
-def disk_bytes(plan: Plan) -> int:
-    per_point = sum(len(plan.runs[0].stored_resolution) ** f.order for f in plan.system.card.fields)
+def disk_bytes(plan: Plan, runs: int | None = None) -> int:
+    """Bytes of float32 field data of ``runs`` trajectories (default: all of the plan)."""
     r = plan.runs[0]
-    return int(len(plan.runs) * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
+    per_point = sum(len(r.stored_resolution) ** f.order for f in plan.system.card.fields)
+    n = len(plan.runs) if runs is None else runs
+    return int(n * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
 
 
 def calibrate(plan: Plan, steps: int) -> dict:

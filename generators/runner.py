@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from wellforge import __version__
+from wellforge.errors import DiskFull
 from wellforge.schema.writer import WellWriter
 
 from .resample import Resampler
@@ -340,24 +341,30 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
         writer.set_root_attrs(wellforge_system=system.name)
 
     def write_frame(k: int, t: float) -> None:
-        frame = {}
+        """Gather, check and write one frame; every rank of the group takes part in every
+        collective and raises the same error (a rank left behind would hang the group)."""
+        frame, problem = {}, None
         for name, expr in setup.outputs.items():
             f = expr if not hasattr(expr, "evaluate") else expr.evaluate()
             data = gather_global(f, comm)
-            if leader:
+            if leader and problem is None:
                 data = resample(data)
-                if not np.all(np.isfinite(data)):
-                    frame = None
-                    bad = name
-                    break
-                frame[name] = data.astype(np.float32)
-        ok = comm.bcast(frame is not None if leader else None, root=0)
-        if not ok:
-            raise RunFailed(f"non-finite values in {bad if leader else 'output'}", t)
-        if leader:
-            writer.write_frame(0, k, frame)
+                if np.all(np.isfinite(data)):
+                    frame[name] = data.astype(np.float32)
+                else:
+                    problem = ("nonfinite", f"non-finite values in {name}")
+        if leader and problem is None:
+            try:
+                writer.write_frame(0, k, frame)
+            except DiskFull as e:
+                problem = ("disk", str(e))
             if monitor is not None:
                 monitor.update(k, frame)
+        problem = comm.bcast(problem, root=0)
+        if problem is not None:
+            if problem[0] == "disk":
+                raise DiskFull(problem[1])
+            raise RunFailed(problem[1], t)
 
     clock = OutputClock(spec.times, threshold=c.threshold if cfl is not None else 0.0)
     bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),

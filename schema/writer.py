@@ -15,7 +15,9 @@ declared frame was written, flushes, fsyncs and renames. A crash or kill leaves 
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
+import errno
 import json
 import os
 import shutil
@@ -26,7 +28,7 @@ import h5py
 import numpy as np
 
 from wellforge import __version__
-from wellforge.errors import SchemaError
+from wellforge.errors import DiskFull, SchemaError
 
 from . import spec
 from .units import check_units
@@ -40,6 +42,22 @@ class _Field:
     sample_varying: bool
     time_varying: bool
     written: np.ndarray  # bool per (traj, time) cell actually written
+
+
+#: free space kept on the output filesystem for HDF5 metadata and flushes
+DISK_RESERVE = 1 << 20
+
+
+@contextlib.contextmanager
+def _io_errors(path: str):
+    """Turn HDF5's report of a full filesystem into ``DiskFull``."""
+    try:
+        yield
+    except (OSError, RuntimeError) as e:
+        if getattr(e, "errno", None) == errno.ENOSPC or "No space left" in str(e):
+            raise DiskFull(f"no space left on the device writing {path}: free space and "
+                           "rerun the same command (finished files are kept)") from None
+        raise
 
 
 def fsync_path(path: str) -> None:
@@ -295,9 +313,23 @@ class WellWriter:
             arr = np.asarray(arr)
             if arr.shape != want:
                 raise SchemaError(f"{where}: frame shape expected {want}, given {arr.shape}")
-            f[where][tuple(idx)] = arr.astype(np.float32, copy=False)
+            self._ensure_space(arr.size * 4)
+            with _io_errors(self.partial):
+                f[where][tuple(idx)] = arr.astype(np.float32, copy=False)
             fl.written[(idx[0] if fl.sample_varying else 0,
                         idx[-1] if fl.time_varying else 0)] = True
+
+    def _ensure_space(self, nbytes: int) -> None:
+        """Refuse a write that could fill the filesystem. HDF5 reports a full disk only
+        from its cache, as ignored exceptions, leaving a broken file behind: checking
+        first keeps every failure clean."""
+        st = os.statvfs(os.path.dirname(os.path.abspath(self.partial)))
+        free = st.f_bavail * st.f_frsize
+        if free < 2 * nbytes + DISK_RESERVE:
+            raise DiskFull(f"{os.path.dirname(os.path.abspath(self.path))}: "
+                           f"{free / 2**20:.1f} MiB free, below the {DISK_RESERVE // 2**20} MiB "
+                           f"reserve for writing {os.path.basename(self.path)}: free space and "
+                           "rerun the same command (finished files are kept)")
 
     # -- checkpoints ----------------------------------------------------------------
     def snapshot(self, dest: str) -> None:
@@ -352,8 +384,9 @@ class WellWriter:
             raise SchemaError(f"{self.path}: closed before every frame was written: "
                               f"missing {desc}")
         self._write_provenance(f)
-        f.flush()
-        f.close()
+        with _io_errors(self.partial):
+            f.flush()
+            f.close()
         self._h5 = None
         self._closed = True
         atomic_rename(self.partial, self.path)
@@ -362,7 +395,10 @@ class WellWriter:
     def abort(self) -> None:
         """Drop the unfinished file."""
         if self._h5 is not None:
-            self._h5.close()
+            try:
+                self._h5.close()
+            except Exception:  # e.g. a full disk: the file is dropped anyway
+                pass
             self._h5 = None
         self._closed = True
         if os.path.exists(self.partial):

@@ -54,6 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def _world_rank() -> int:
+    mpi = sys.modules.get("mpi4py.MPI")  # only when a command already uses MPI
+    return mpi.COMM_WORLD.rank if mpi is not None else 0
+
+
 def _setup_logging(verbose: bool) -> None:
     """Our own handler on the 'wellforge' logger; Dedalus keeps its root-logger setup."""
     log = logging.getLogger("wellforge")
@@ -78,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args._run(args) or 0)
     except WellforgeError as e:
-        sys.stderr.write(f"wellforge {args.command}: error: {e}\n")
+        if _world_rank() == 0:  # under mpirun every rank raises the same error: say it once
+            sys.stderr.write(f"wellforge {args.command}: error: {e}\n")
         return e.exit_code
     except KeyboardInterrupt:
         sys.stderr.write("wellforge: interrupted\n")

@@ -16,6 +16,12 @@ class ConfigError(WellforgeError):
     """A scenario config, CLI value or parameter that cannot be used."""
 
 
+class DiskFull(WellforgeError):
+    """The output filesystem ran out of space (exit 4); finished files are kept."""
+
+    exit_code = 4
+
+
 class InputRefused(WellforgeError):
     """An input file that cannot or will not be opened (exit 3)."""
 
