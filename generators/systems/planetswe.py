@@ -19,7 +19,7 @@ import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, SystemCard
 
 from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
-from .ic import smooth_noise
+from .ic import global_min_max, smooth_noise
 
 # units: length = Earth radius, time = hour
 METER = 1 / 6.37122e6
@@ -174,6 +174,12 @@ class PlanetSWE(System):
                              "= - u@grad(u)")
         problem.add_equation(f"dt(h) + nu*lap(lap(h)) + H*div(u) = {rhs_h}")
 
+        # first step from the initial speed (Dedalus's sphere CFL:
+        # dt = safety R / (|u| √(ℓ(ℓ+1))), ℓ = Nθ - 1): no ramp-up from a tiny step
+        u.change_scales(1)
+        _, umax = global_min_max(np.sqrt(np.sum(np.asarray(u["g"]) ** 2, axis=0)), ctx.comm)
+        safety, ell = 0.3, Ntheta - 1
+        first_dt = min(HOUR, safety * R / (max(umax, 1e-12) * np.sqrt(ell * (ell + 1))))
         return Setup(
             problem=problem,
             axes=(Axis("phi", "fourier", (0, 2 * np.pi), Nphi),
@@ -181,7 +187,7 @@ class PlanetSWE(System):
             outputs={"height": h / METER, "velocity": u / (METER / SECOND)},
             velocity=u,
             timestepper="RK222",
-            cfl=CFLSettings(initial_dt=10 * SECOND, max_dt=HOUR, safety=0.3, threshold=0.05),
+            cfl=CFLSettings(initial_dt=first_dt, max_dt=HOUR, safety=safety, threshold=0.05),
         )
 
 
