@@ -19,9 +19,9 @@ import time
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
 
-from wellforge.generators.config import build_plan, merge_config  # noqa: E402
-from wellforge.generators.registry import get_system  # noqa: E402
-from wellforge.generators.runner import RunSpec, run_trajectory  # noqa: E402
+from wellforge.generators.config import build_plan, merge_config
+from wellforge.generators.registry import get_system
+from wellforge.generators.runner import RunSpec, run_trajectory
 
 SYSTEMS = ("gray_scott_reaction_diffusion", "kolmogorov_flow", "kuramoto_sivashinsky",
            "planetswe")

@@ -85,8 +85,9 @@ def test_tiny_1d_dataset_loads_in_welldataset(dataset):
 
 
 def test_a_1d_run_cannot_be_split_over_ranks():
-    from wellforge.errors import ConfigError
     from wellforge.generators.pipeline import check_layout
+
+    from wellforge.errors import ConfigError
 
     with pytest.raises(ConfigError, match="1-D system cannot be split"):
         check_layout(2, 2, (64,))
