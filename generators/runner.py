@@ -94,9 +94,10 @@ class OutputClock:
 
     - a new interval keeps the previous step if it is still at most the CFL target and
       within ``threshold`` of the best cut (equal intervals reuse the identical float);
-    - within an interval the rest is re-cut only when the step exceeds the CFL target by
-      more than ``threshold`` (as Dedalus keeps a step that the CFL estimate undercuts by
-      less than its threshold).
+    - within an interval the rest is re-cut only when the CFL target moved by more than
+      ``threshold`` (as Dedalus's CFL keeps its step otherwise): below the step, or so far
+      above it that fewer steps reach the output (a run starting from a small initial
+      step lengthens it at once instead of at the next output).
     """
 
     def __init__(self, times: np.ndarray, threshold: float = 0.0):
@@ -126,7 +127,9 @@ class OutputClock:
             if not keep:
                 self._n, self._dt = n, r / n
             self._left = self._n
-        elif self._dt > dt_cfl * (1 + self.threshold):  # the CFL step dropped: re-cut
+        elif (self._dt > dt_cfl * (1 + self.threshold)  # the CFL step dropped, or it grew
+              or (dt_cfl > self._dt * (1 + self.threshold)  # so much that fewer steps
+                  and self._cut(r, dt_cfl) < self._left)):  # reach the output: re-cut
             self._left = self._cut(r, dt_cfl)
             self._dt = r / self._left
             self._n = 0  # the next interval is cut afresh
