@@ -121,9 +121,11 @@ class OutputClock:
         r = self.times[self.k] - t
         if self._left == 0:  # a new interval
             n = self._cut(r, dt_cfl)
-            keep = (self._n and r == self.times[self.k] - self.times[self.k - 1]
-                    and self._dt <= dt_cfl and self._n <= n * (1 + self.threshold)
-                    and r / self._n == self._dt)
+            # keep the same float when it still cuts this interval (equal up to the
+            # round-off of the stored times; the landing time is snapped anyway)
+            keep = (self._n and abs(r - self._n * self._dt) <= 1e-12 * r
+                    and self._dt <= dt_cfl * (1 + 1e-12)
+                    and self._n <= n * (1 + self.threshold))
             if not keep:
                 self._n, self._dt = n, r / n
             self._left = self._n
