@@ -1,4 +1,4 @@
-"""Benchmark ``wellforge validate`` (L0-L3) on a ~2 GB synthetic Well file.
+"""Benchmark ``wellforge validate`` (L0-L3, L0-L4) on a ~2 GB synthetic Well file.
 
 Compares, on the same file with a warm page cache, each in a fresh process:
 
@@ -9,6 +9,11 @@ Compares, on the same file with a warm page cache, each in a fresh process:
                    the fastest way h5py offers
 - ``validate``     ``wellforge validate FILE --level 3`` (L0, L1, L3; one streaming pass)
 - ``validate_h5dread``  the same with the raw-chunk fast path off (every read via H5Dread)
+- ``validate_l4``  ``wellforge validate FILE --level 4``: L0-L4 without a card (the generic
+                   physics checks: periodic seam, no-slip walls from the BC metadata)
+- ``validate_l4_card``  the same with a system card declaring every invariant the data
+                   keep (conserved mean, non-negativity, divergence-free velocity on the
+                   Fourier x Chebyshev grid, symmetric positive-definite tensor, walls)
 - ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
                    NaN, constant and mean computation per frame and component
 
@@ -126,6 +131,52 @@ def task_validate_h5dread(path):
         raise SystemExit(f"validate returned {rc}")
 
 
+def task_validate_l4(path):
+    from wellforge.cli import main
+
+    rc = main(["validate", path, "--level", "4", "--format", "json", "--output", os.devnull])
+    if rc != 0:
+        raise SystemExit(f"validate returned {rc}")
+
+
+BENCH_CARD = """
+name: bench
+title: the synthetic benchmark fields (wellforge.schema.synthetic)
+time_units: s
+fields:
+  - {name: c, order: 0, units: "1"}
+  - {name: velocity, order: 1, units: m/s}
+  - {name: T, order: 2, units: Pa}
+parameters:
+  - {name: alpha, units: "1"}
+axes:
+  - {name: x, kind: fourier, bounds: [0, 2], units: m, bc: PERIODIC}
+  - {name: y, kind: chebyshev, bounds: [0, 1], units: m, bc: WALL, bc_variant: noslip}
+invariants:
+  - {kind: conserved_mean, field: c, tolerance: 1.0e-6}
+  - {kind: non_negative, field: c, tolerance: 0}
+  - {kind: divergence_free, field: velocity, tolerance: 1.0e-4}
+  - {kind: symmetric, field: T, tolerance: 1.0e-6}
+  - {kind: positive_definite, field: T, tolerance: 1.0e-6}
+"""
+
+
+def task_validate_l4_card(path):
+    import tempfile
+
+    from wellforge.cli import main
+
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+        fh.write(BENCH_CARD)
+    try:
+        rc = main(["validate", path, "--level", "4", "--card", fh.name, "--format", "json",
+                   "--output", os.devnull])
+    finally:
+        os.remove(fh.name)
+    if rc != 0:
+        raise SystemExit(f"validate returned {rc}")
+
+
 def task_well_loop(path):
     """The per-frame logic of the Well's scripts/check_thewell_data.py."""
     import h5py
@@ -154,7 +205,8 @@ def task_well_loop(path):
 
 TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
          "read_direct": task_read_direct, "validate": task_validate,
-         "validate_h5dread": task_validate_h5dread, "well_loop": task_well_loop}
+         "validate_h5dread": task_validate_h5dread, "validate_l4": task_validate_l4,
+         "validate_l4_card": task_validate_l4_card, "well_loop": task_well_loop}
 
 
 def measure(task: str, path: str) -> dict:
@@ -196,6 +248,8 @@ def main() -> None:
     ap.add_argument("--file", default="/tmp/wf_bench.hdf5")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--keep", action="store_true", help="keep the file afterwards")
+    ap.add_argument("--tasks", help="comma-separated subset of the tasks (read_blocks, "
+                    "read_whole and read_direct always run: the ratios need them)")
     ap.add_argument("--run-task", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.run_task:
@@ -207,9 +261,11 @@ def main() -> None:
         print(f"wrote {args.file} in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
     size = os.path.getsize(args.file)
     measure("read_direct", args.file)  # warm the page cache
-    results: dict[str, list[dict]] = {k: [] for k in TASKS}
+    chosen = [t for t in TASKS if not args.tasks or t in args.tasks.split(",")
+              or t in ("read_blocks", "read_whole", "read_direct")]
+    results: dict[str, list[dict]] = {k: [] for k in chosen}
     for _ in range(args.repeat):
-        for task in TASKS:
+        for task in chosen:
             if task == "well_loop" and results[task]:
                 continue  # slow; once is enough
             results[task].append(measure(task, args.file))

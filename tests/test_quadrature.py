@@ -243,3 +243,18 @@ def test_grid_detection():
     assert q.classify("theta", np.linspace(0.1, 3.0, n).astype(f32),
                       colatitude=True).kind == q.NONUNIFORM
     assert math.isclose(q.fejer1(7)[1].sum(), 2.0)
+
+
+def test_uniform_grid_with_walls_gregory_rule_and_error_estimate():
+    """Uniform grid including both walls: Gregory's rule (exact for cubics) and, as its
+    error estimate, the difference to the trapezoid, which bounds the actual error."""
+    n = 12
+    g = q.classify("y", np.linspace(0, 1, n).astype(f32), bounds=(0.0, 1.0))
+    assert g.kind == q.UNIFORM and g.alt_weights is not None
+    y = g.nodes
+    assert abs(integral(g, 1 + y - 2 * y ** 3) - 1.0) < 1e-12
+    f = np.exp(3 * y)
+    exact = (np.exp(3) - 1) / 3
+    err = abs(integral(g, f) - exact)
+    estimate = abs(integral(g, f) - float(np.dot(g.alt_weights, f)))
+    assert err < 1e-3 * exact and err <= estimate

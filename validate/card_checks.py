@@ -141,9 +141,13 @@ def _values_vs_card(ctx, card, bc, a, dims):
                             expected=list(want), observed=[lo, hi])
 
 
-_KINDS = {"fourier": (q.PERIODIC,), "chebyshev": (q.CHEBYSHEV, q.LOBATTO),
-          "uniform": (q.UNIFORM, q.CELLS), "equiangular": (q.COLATITUDE,),
-          "gauss": (q.GAUSS_COLATITUDE,), "legendre": (q.GAUSS_COLATITUDE,)}
+#: stored grids each card kind allows: a Chebyshev axis may also be stored spectrally
+#: interpolated onto a uniform grid with both walls (wellforge's y_grid=uniform), a
+#: sphere's colatitudes on either grid (theta_grid=equiangular|gauss)
+_SPHERE = (q.COLATITUDE, q.GAUSS_COLATITUDE)
+_KINDS = {"fourier": (q.PERIODIC,), "chebyshev": (q.CHEBYSHEV, q.LOBATTO, q.UNIFORM),
+          "uniform": (q.UNIFORM, q.CELLS), "equiangular": _SPHERE, "gauss": _SPHERE,
+          "legendre": _SPHERE}
 
 
 @check("WF207", level=2, severity="error",
@@ -153,9 +157,10 @@ def grid_matches_card(ctx):
 
     ``fourier``: uniform, spanning one period of the card's domain (or of a domain
     length given as a parameter of the file) without the endpoint; ``chebyshev``:
-    Chebyshev–Gauss nodes (Dedalus) or Gauss–Lobatto nodes of the card's interval;
-    ``uniform``: equispaced, on the walls or at cell centres; ``equiangular``:
-    θ_j = (j + ½)π/n; ``gauss``/``legendre``: arccos of the Gauss–Legendre nodes.
+    Chebyshev–Gauss nodes (Dedalus) or Gauss–Lobatto nodes of the card's interval, or a
+    uniform grid with both walls (the spectral interpolant stored there); ``uniform``:
+    equispaced, on the walls or at cell centres; ``equiangular``, ``gauss``, ``legendre``
+    (a sphere's colatitude): θ_j = (j + ½)π/n or arccos of the Gauss–Legendre nodes.
     Coordinates are float32: compared to that precision. A periodic grid that repeats
     its endpoint is WF401's.
     """

@@ -87,8 +87,11 @@ class Integrals(_PerTrajectory):
     def block(self, blk):
         p = physics.plan(self.ctx)
         if self.acc is None:
-            self.acc = {"mean": np.zeros((self.nt, blk.nc)), "meansq": np.zeros((self.nt,
-                                                                                  blk.nc))}
+            shape = (self.nt, blk.nc)
+            self.acc = {"mean": np.zeros(shape), "meansq": np.zeros(shape)}
+            for j in range(len(p.alt)):
+                self.acc[f"mean_alt{j}"] = np.zeros(shape)
+                self.acc[f"meansq_alt{j}"] = np.zeros(shape)
         sl = slice(blk.t0, blk.t0 + blk.nf)
         nf = blk.nf
         if p.W32 is None:
@@ -96,14 +99,26 @@ class Integrals(_PerTrajectory):
             self.acc["mean"][sl] += blk.stats.sum / total
             self.acc["meansq"][sl] += blk.stats.sumsq / total
             return
-        W, sW = p.W32, p.sqrtW32
-        if blk.rows is not None:
-            n0 = p.axes[0].n
-            W = W.reshape(n0, -1)[blk.rows].ravel()
-            sW = sW.reshape(n0, -1)[blk.rows].ravel()
         x = blk.data.reshape(nf, -1, blk.nc)
-        self.acc["mean"][sl] += lane_sum(x * W[None, :, None])
-        self.acc["meansq"][sl] += lane_sumsq(x * sW[None, :, None])
+        rules = [("", p.W32, p.sqrtW32)] + [(f"_alt{j}", w, sw) for j, (w, sw)
+                                             in enumerate(p.alt)]
+        for suffix, W, sW in rules:
+            if blk.rows is not None:
+                n0 = p.axes[0].n
+                W = W.reshape(n0, -1)[blk.rows].ravel()
+                sW = sW.reshape(n0, -1)[blk.rows].ravel()
+            self.acc["mean" + suffix][sl] += lane_sum(x * W[None, :, None])
+            self.acc["meansq" + suffix][sl] += lane_sumsq(x * sW[None, :, None])
+
+    def end_trajectory(self, traj):
+        a = self.acc
+        if a is not None:
+            # quadrature error estimate: the largest difference to a lower-order rule
+            for key in ("mean", "meansq"):
+                alts = [a.pop(k) for k in list(a) if k.startswith(key + "_alt")]
+                a[key + "_err"] = (np.max([np.abs(x - a[key]) for x in alts], axis=0)
+                                   if alts else np.zeros_like(a[key]))
+        super().end_trajectory(traj)
 
 
 @reducer("divergence")
@@ -338,8 +353,10 @@ def conserved_integral(ctx):
     never below 8 ε32 (the rounding of a float32 field's mean: each value is stored to
     ε32/2 relative, and the lane sums add ~1e-8). The weights are those of the grid:
     uniform on periodic axes (exact for band-limited data), Fejér/Clenshaw–Curtis on
-    Chebyshev axes, sin θ on the sphere. The finding gives the worst drift, where and
-    when; the drift curve of that trajectory goes into the JSON report.
+    Chebyshev axes, sin θ on the sphere; on grids without an exact rule (uniform with
+    walls: Gregory's rule; non-uniform: trapezoid) the difference to a lower-order rule
+    is taken as the quadrature error and allowed on top. The finding gives the worst
+    drift, where and when; the drift curve of that trajectory goes into the JSON report.
     """
     p = physics.plan(ctx)
     for f, r in _results(ctx, "integrals"):
@@ -353,8 +370,10 @@ def conserved_integral(ctx):
             m, ms = rec["mean"], rec["meansq"]
             scale = np.sqrt(np.max(ms, axis=0))  # (nc,)
             ref = 1 if m.shape[0] >= 3 else 0
+            qerr = rec["mean_err"] + rec["mean_err"][ref]  # non-spectral grids only
             with np.errstate(all="ignore"):
-                drift = np.abs(m - m[ref]) / np.where(scale > 0, scale, np.inf)
+                drift = np.maximum(np.abs(m - m[ref]) - qerr, 0) / \
+                    np.where(scale > 0, scale, np.inf)
             drift = np.where(np.isfinite(drift), drift, 0.0)
             drift[:ref] = 0.0
             k, c = np.unravel_index(int(np.argmax(drift)), drift.shape)
@@ -381,7 +400,8 @@ def zero_mean(ctx):
     """A field declared zero-mean (a pressure gauge, ``zero_mean``) has a nonzero mean.
 
     Per frame after the first: |weighted mean| / RMS above the card's tolerance (at
-    least 8 ε32).
+    least 8 ε32), after allowing the quadrature error estimate on grids without an exact
+    rule.
     """
     p = physics.plan(ctx)
     for f, r in _results(ctx, "integrals"):
@@ -394,7 +414,7 @@ def zero_mean(ctx):
             m, ms = rec["mean"], rec["meansq"]
             rms = np.sqrt(ms)
             with np.errstate(all="ignore"):
-                rel = np.where(rms > 0, np.abs(m) / rms, 0.0)
+                rel = np.where(rms > 0, np.maximum(np.abs(m) - rec["mean_err"], 0) / rms, 0.0)
             rel[0] = 0.0
             rel = np.where(np.isfinite(rel), rel, 0.0)
             k, c = np.unravel_index(int(np.argmax(rel)), rel.shape)
@@ -590,10 +610,12 @@ def energy_non_increasing(ctx):
         worst = None
         for rec in r["records"]:
             E = 0.5 * rec["meansq"].sum(axis=1)
+            Eerr = 0.5 * rec["meansq_err"].sum(axis=1)
             if E.size < 2:
                 continue
             with np.errstate(all="ignore"):
-                rise = np.where(E[:-1] > 0, (E[1:] - E[:-1]) / E[:-1], 0.0)
+                rise = np.where(E[:-1] > 0, np.maximum(E[1:] - E[:-1] - Eerr[1:] - Eerr[:-1],
+                                                       0) / E[:-1], 0.0)
             rise = np.where(np.isfinite(rise), rise, 0.0)
             if (rise > tol).any():
                 k = int(np.argmax(rise))

@@ -67,6 +67,8 @@ class Plan:
     #: (n_0 · … · n_{D−1},) float32 mean weights and their square roots; None = uniform
     W32: np.ndarray | None = None
     sqrtW32: np.ndarray | None = None
+    #: per non-spectral axis: (alternative W32, sqrtW32) for quadrature error estimates
+    alt: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
 
     @property
     def card(self) -> Card | None:
@@ -163,6 +165,10 @@ def _build(ctx) -> Plan:
             W = q.mean_weights(axes)
             p.W32 = W.astype(np.float32)
             p.sqrtW32 = np.sqrt(W).astype(np.float32)
+        for i, a in enumerate(axes):
+            if a.alt_weights is not None:
+                Wa = q.mean_weights(axes, alt=i)
+                p.alt.append((Wa.astype(np.float32), np.sqrt(Wa).astype(np.float32)))
         _walls(ctx, p, bc_by_dim)
     _invariants(ctx, p)
     return p

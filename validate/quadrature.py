@@ -165,6 +165,9 @@ class AxisGrid:
     lo: float | None
     hi: float | None
     note: str = ""
+    #: a second rule of lower order on the same points (non-spectral grids): the
+    #: difference of the two estimates the quadrature error of ``weights``
+    alt_weights: np.ndarray | None = None
     _cache: dict = field(default_factory=dict, repr=False)
 
     @property
@@ -361,7 +364,8 @@ def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = Fa
             mu = np.cos(c)
             w = np.abs(_trapezoid_weights(mu))
             return AxisGrid(name, NONUNIFORM, c, w, None, None,
-                            "colatitudes neither equiangular nor Gauss: trapezoid in cos θ")
+                            "colatitudes neither equiangular nor Gauss: trapezoid in cos θ",
+                            alt_weights=np.abs(_coarse_trapezoid(mu)))
 
     if dx is not None and (periodic or hint == "fourier"):
         step = abs(dx)
@@ -408,23 +412,47 @@ def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = Fa
         if bounds is not None:
             lo, hi = bounds
             if abs(first - lo) <= tol and abs(last - hi) <= tol:
-                w = np.full(n, step)
-                w[[0, -1]] = step / 2
-                return AxisGrid(name, UNIFORM, c.copy(), w, lo, hi)
+                w, alt = _uniform_rules(n, step)
+                return AxisGrid(name, UNIFORM, c.copy(), w, lo, hi, alt_weights=alt)
             if abs(first - lo - step / 2) <= tol + 1e-6 * step and \
                     abs(hi - last - step / 2) <= tol + 1e-6 * step:
                 return AxisGrid(name, CELLS, c.copy(), np.full(n, step), lo, hi)
-        w = np.full(n, step)
-        w[[0, -1]] = step / 2
+        w, alt = _uniform_rules(n, step)
         return AxisGrid(name, UNIFORM, c.copy(), w, None, None,
-                        "uniform grid; where its walls are is unknown without a card")
-    return AxisGrid(name, NONUNIFORM, c.copy(), np.abs(_trapezoid_weights(c)), None, None)
+                        "uniform grid; where its walls are is unknown without a card",
+                        alt_weights=alt)
+    return AxisGrid(name, NONUNIFORM, c.copy(), np.abs(_trapezoid_weights(c)), None, None,
+                    alt_weights=_coarse_trapezoid(c))
 
 
 def _round_sig(v: float, span: float) -> float:
     """``v`` rounded to 6 significant digits of the axis span (0 stays 0)."""
     digits = 5 - math.floor(math.log10(span)) if span > 0 else 0
     return float(round(v, digits))
+
+
+def _uniform_rules(n: int, step: float) -> tuple[np.ndarray, np.ndarray | None]:
+    """Gregory's rule (trapezoid with end corrections, exact for cubics) and, as the
+    error estimate's partner, the trapezoid; the trapezoid alone below 7 points."""
+    t = np.full(n, step)
+    t[[0, -1]] = step / 2
+    if n < 7:
+        return t, None
+    g = np.full(n, step)
+    g[[0, -1]] *= 3 / 8
+    g[[1, -2]] *= 7 / 6
+    g[[2, -3]] *= 23 / 24
+    return g, t
+
+
+def _coarse_trapezoid(x: np.ndarray) -> np.ndarray | None:
+    """Trapezoid weights on every other point (the last point always kept)."""
+    if x.size < 5:
+        return None
+    idx = np.unique(np.r_[np.arange(0, x.size, 2), x.size - 1])
+    w = np.zeros(x.size)
+    w[idx] = _trapezoid_weights(x[idx])
+    return w
 
 
 def _trapezoid_weights(x: np.ndarray) -> np.ndarray:
@@ -437,12 +465,13 @@ def _trapezoid_weights(x: np.ndarray) -> np.ndarray:
 
 # -- several axes -------------------------------------------------------------------------
 
-def mean_weights(axes: list[AxisGrid]) -> np.ndarray:
+def mean_weights(axes: list[AxisGrid], alt: int | None = None) -> np.ndarray:
     """Flattened (C order) weights of the tensor-product rule, normalised to sum 1, as
-    float64 (n_0 · … · n_{D−1},)."""
+    float64 (n_0 · … · n_{D−1},); with ``alt``, that axis's ``alt_weights`` instead."""
     w = np.ones(1)
-    for a in axes:
-        w = np.multiply.outer(w, a.weights / a.weights.sum()).ravel()
+    for i, a in enumerate(axes):
+        aw = a.alt_weights if i == alt else a.weights
+        w = np.multiply.outer(w, aw / aw.sum()).ravel()
     return w
 
 
