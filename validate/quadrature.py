@@ -412,11 +412,15 @@ def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = Fa
         if bounds is not None:
             lo, hi = bounds
             if abs(first - lo) <= tol and abs(last - hi) <= tol:
-                w, alt = _uniform_rules(n, step)
-                return AxisGrid(name, UNIFORM, c.copy(), w, lo, hi, alt_weights=alt)
+                nodes = np.linspace(lo, hi, n)
+                w, alt = _uniform_rules(n, (hi - lo) / (n - 1))
+                return AxisGrid(name, UNIFORM, nodes if asc else nodes[::-1], w, lo, hi,
+                                alt_weights=alt)
             if abs(first - lo - step / 2) <= tol + 1e-6 * step and \
                     abs(hi - last - step / 2) <= tol + 1e-6 * step:
-                return AxisGrid(name, CELLS, c.copy(), np.full(n, step), lo, hi)
+                nodes = lo + (np.arange(n) + 0.5) * (hi - lo) / n
+                return AxisGrid(name, CELLS, nodes if asc else nodes[::-1],
+                                np.full(n, (hi - lo) / n), lo, hi)
         w, alt = _uniform_rules(n, step)
         return AxisGrid(name, UNIFORM, c.copy(), w, None, None,
                         "uniform grid; where its walls are is unknown without a card",
