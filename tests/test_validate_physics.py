@@ -625,3 +625,20 @@ def test_every_shipped_card_loads_and_lints_clean():
 MUTATED_CODES = ({p.values[2] for p in MUTATIONS} | set(CHEB_MUTATIONS)
                  | {"WF204", "WF205", "WF206", "WF207", "WF210", "WF401", "WF402", "WF413",
                     "WF416"})
+
+
+def test_unit_table_agrees_with_pint():
+    """The units the validator knows without importing pint are pint's."""
+    from wellforge.validate.unit_table import KNOWN, from_pint
+
+    assert {k: from_pint(k) for k in KNOWN} == KNOWN
+
+
+def test_readme_card_example_loads_and_lints_clean(tmp_path):
+    """The card in validate/README.md's 'Writing a card' is valid and lint-free."""
+    from wellforge.validate.cards import card_from_text, lint
+
+    text = open(os.path.join(os.path.dirname(__file__), "..", "validate", "README.md")).read()
+    block = text.split("## Writing a card", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
+    card = card_from_text(block, "README")
+    assert card.name == "my_channel" and lint(card) == []

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import re
 
-from wellforge.schema.units import parse
-
 from .cards import find_card
 from .findings import Issue
 from .registry import check
@@ -45,11 +43,37 @@ def is_group(name: str) -> bool:
     return any(name == s or name.startswith(s + "_") for s in SYMBOLS)
 
 
-def _dim(u: str):
+def unit_info(u: str):
+    """(dimension, factor to SI, is an angle) of a unit string, or None if pint cannot
+    parse it. Dimension: sorted (base dimension, exponent) pairs. Common units come from
+    ``unit_table`` (computed with pint) so that most runs never import pint."""
+    from .unit_table import KNOWN, from_pint
+
+    key = u.strip() if isinstance(u, str) else u
+    hit = KNOWN.get(key)
+    if hit is not None:
+        return hit
     try:
-        return parse(u).dimensionality
+        return from_pint(u)
     except ValueError:
         return None
+
+
+def parse_error(u: str) -> str | None:
+    if unit_info(u) is not None:
+        return None
+    from wellforge.schema.units import parse
+
+    try:
+        parse(u)
+    except ValueError as e:
+        return str(e)
+    return None
+
+
+def _dim(u: str):
+    info = unit_info(u)
+    return None if info is None else info[0]
 
 
 def _dimless(u: str) -> bool | None:
@@ -59,14 +83,21 @@ def _dimless(u: str) -> bool | None:
 
 def is_angle(u: str) -> bool:
     """An angle unit (dimensionless for pint, but not a plain number)."""
-    try:
-        p = parse(u)
-    except ValueError:
-        return False
-    if p.dimensionality:
-        return False
-    return any(str(a) in str(p) for a in ("radian", "degree", "turn", "arcminute",
-                                          "arcsecond")) or u.strip().lower() in ANGLES
+    info = unit_info(u)
+    return bool(info and info[2])
+
+
+def dmul(*ds):
+    """Product of dimensions given as (base, exponent) pairs."""
+    out: dict[str, int] = {}
+    for d in ds:
+        for k, v in d:
+            out[k] = out.get(k, 0) + v
+    return tuple(sorted((k, v) for k, v in out.items() if v))
+
+
+def dpow(d, n: int):
+    return tuple(sorted((k, v * n) for k, v in d if v * n))
 
 
 def _parsed(ctx) -> dict[str, str]:
@@ -94,10 +125,9 @@ def units_parse(ctx):
     units") cannot. Use "1" for dimensionless quantities.
     """
     for path, u in ctx.layout.units.items():
-        try:
-            parse(u)
-        except ValueError as e:
-            yield Issue(path, f"@units {u!r} of the {_role(ctx, path)} is not a unit ({e})",
+        why = parse_error(u)
+        if why is not None:
+            yield Issue(path, f"@units {u!r} of the {_role(ctx, path)} is not a unit ({why})",
                         expected="a pint unit string", observed=u)
 
 
@@ -144,12 +174,14 @@ def units_match_card(ctx):
                     f"({_dimtxt(dc)})", expected=cu, observed=u)
 
 
-def _pow(d, n: int):
-    return d ** n if n else parse("1").dimensionality
-
-
 def _dimtxt(d) -> str:
-    return str(d) if d else "dimensionless"
+    """'[length] / [time]' style, as pint writes a dimensionality."""
+    if not d:
+        return "dimensionless"
+    up = [f"[{k}]" + (f" ** {v}" if v != 1 else "") for k, v in d if v > 0]
+    down = [f"[{k}]" + (f" ** {-v}" if v != -1 else "") for k, v in d if v < 0]
+    txt = " * ".join(up) or "1"
+    return txt + ("".join(f" / {x}" for x in down) if down else "")
 
 
 def _frame_of_reference(ctx, units):
@@ -193,7 +225,7 @@ def units_consistent(ctx):
                     observed={p: units[p] for p, _ in frame})
         return
     nondim = all(dl.values())
-    Ld = _dim(lengths[0][1]) if lengths else parse("m").dimensionality
+    Ld = _dim(lengths[0][1]) if lengths else (("length", 1),)
     Td = _dim(t) if t is not None else None
     for f in ctx.layout.fields:
         u = units.get(f.path)
@@ -210,7 +242,7 @@ def units_consistent(ctx):
         if kin is None or Td is None:
             continue
         (pl, pt), what = kin
-        want = _pow(Ld, pl) * _pow(Td, pt)  # a sphere (angle coordinates): Ld is [length]
+        want = dmul(dpow(Ld, pl), dpow(Td, pt))  # a sphere (angle coordinates): Ld = length
         if df != want:
             frame_txt = (f"coordinates in {lengths[0][1]!r}, " if lengths else "") + \
                 f"time in {t!r}"
@@ -269,20 +301,16 @@ def units_agree(ds):
 def _same(a: str, b: str) -> bool:
     if a == b:
         return True
-    try:
-        qa, qb = parse(a), parse(b)
-    except ValueError:
+    ia, ib = unit_info(a), unit_info(b)
+    if ia is None or ib is None or ia[0] != ib[0]:
         return False
-    if qa.dimensionality != qb.dimensionality:
-        return False
-    return abs((1 * qb).to(qa).magnitude - 1.0) <= 1e-9
+    return abs(ib[1] / ia[1] - 1.0) <= 1e-9
 
 
 def _factor_text(ref: str, u: str) -> str:
-    try:
-        qa, qb = parse(ref), parse(u)
-    except ValueError:
+    ia, ib = unit_info(ref), unit_info(u)
+    if ia is None or ib is None:
         return "one does not parse"
-    if qa.dimensionality != qb.dimensionality:
-        return f"{_dimtxt(qb.dimensionality)} vs {_dimtxt(qa.dimensionality)}"
-    return f"1 {u} = {(1 * qb).to(qa).magnitude:g} {ref}"
+    if ia[0] != ib[0]:
+        return f"{_dimtxt(ib[0])} vs {_dimtxt(ia[0])}"
+    return f"1 {u} = {ib[1] / ia[1]:g} {ref}"
