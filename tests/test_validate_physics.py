@@ -17,9 +17,10 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from wellforge.cli import main
 from wellforge.validate.context import Options
 from wellforge.validate.runner import validate
+
+from wellforge.cli import main
 
 #: small versions of each generator's tiny preset: one parameter set, 3-4 frames, 3 runs
 #: (one per split)
@@ -51,7 +52,7 @@ def generated(tmp_path_factory):
 
 def train_file(root: str) -> str:
     d = os.path.join(root, "data", "train")
-    return os.path.join(d, sorted(os.listdir(d))[0])
+    return os.path.join(d, min(os.listdir(d)))
 
 
 @pytest.fixture
@@ -262,8 +263,9 @@ def test_tracer_drift_reports_worst_frame_and_curve(copy_of, capsys):
     jsonschema = pytest.importorskip("jsonschema")
     assert main(["validate", p, "--format", "json"]) == 1
     doc = json.loads(capsys.readouterr().out)
-    schema = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "validate",
-                                          "schemas", "report.schema.json")).read())
+    with open(os.path.join(os.path.dirname(__file__), "..", "validate", "schemas",
+                           "report.schema.json")) as fh:
+        schema = json.load(fh)
     jsonschema.validate(doc, schema)
     (g,) = [x for x in doc["findings"] if x["code"] == "WF410"]
     assert g["curve"]["value"][-1] == pytest.approx(curve["value"][-1])
@@ -638,7 +640,8 @@ def test_readme_card_example_loads_and_lints_clean(tmp_path):
     """The card in validate/README.md's 'Writing a card' is valid and lint-free."""
     from wellforge.validate.cards import card_from_text, lint
 
-    text = open(os.path.join(os.path.dirname(__file__), "..", "validate", "README.md")).read()
+    with open(os.path.join(os.path.dirname(__file__), "..", "validate", "README.md")) as fh:
+        text = fh.read()
     block = text.split("## Writing a card", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     card = card_from_text(block, "README")
     assert card.name == "my_channel" and lint(card) == []

@@ -80,7 +80,10 @@ class Seam(Reducer):
                     self.skipped0 = True
                     continue
                 k = 1 + ax
-                t = lambda i: np.take(x, i, axis=k)  # noqa: E731
+
+                def t(i, k=k):
+                    return np.take(x, i, axis=k)
+
                 seam = np.abs(t(0) - t(-1)).max(axis=tuple(range(1, self.D)))
                 ref = np.maximum.reduce([np.abs(t(1) - t(0)), np.abs(t(2) - t(1)),
                                          np.abs(t(-1) - t(-2)), np.abs(t(-2) - t(-3))])

@@ -30,9 +30,10 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from wellforge.errors import ConfigError
 from wellforge.schema.card import SystemCard
 from wellforge.schema.spec import component_names
+
+from wellforge.errors import ConfigError
 
 CARDS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards")
 VALIDATION_KEYS = ("unknown_bounds",)
@@ -83,8 +84,7 @@ def card_from_text(text: str, where: str) -> Card:
     except yaml.YAMLError as e:
         mark = getattr(e, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}:{line} malformed YAML ({getattr(e, 'problem', e)})") \
-            from None
+        raise ConfigError(f"{where}:{line} malformed YAML ({getattr(e, 'problem', e)})") from None
     return card_from_data(data, where)
 
 
@@ -99,8 +99,9 @@ def card_from_data(data, where: str) -> Card:
         raise ConfigError(f"{where}.validation: expected a mapping")
     unknown = [k for k in extra if k not in VALIDATION_KEYS]
     if unknown:
-        raise ConfigError(f"{where}.validation.{unknown[0]}: unknown key; allowed: "
-                          f"{', '.join(VALIDATION_KEYS)}")
+        raise ConfigError(
+            f"{where}.validation.{unknown[0]}: unknown key; allowed: {', '.join(VALIDATION_KEYS)}"
+        )
     ub = extra.get("unknown_bounds") or []
     if not isinstance(ub, list) or not all(isinstance(x, str) for x in ub):
         raise ConfigError(f"{where}.validation.unknown_bounds: expected a list of axis names")
@@ -108,8 +109,9 @@ def card_from_data(data, where: str) -> Card:
     names = {a.name for a in card.axes}
     bad = [x for x in ub if x not in names]
     if bad:
-        raise ConfigError(f"{where}.validation.unknown_bounds: {bad[0]!r} is not an axis of "
-                          "the card")
+        raise ConfigError(
+            f"{where}.validation.unknown_bounds: {bad[0]!r} is not an axis of the card"
+        )
     return Card(card, where, unknown_bounds=frozenset(ub))
 
 
@@ -211,8 +213,11 @@ def _find(ctx) -> Lookup:
         text = attr_str(emb)
         try:
             data = json.loads(text) if text.lstrip().startswith("{") else None
-            card = card_from_data(data, "@wellforge_card") if data is not None else \
-                card_from_text(text, "@wellforge_card")
+            card = (
+                card_from_data(data, "@wellforge_card")
+                if data is not None
+                else card_from_text(text, "@wellforge_card")
+            )
             return Lookup(card, "embedded in the file (@wellforge_card)")
         except (ConfigError, ValueError) as e:
             problem = f"the embedded @wellforge_card is not a valid card: {e}"
@@ -223,8 +228,10 @@ def _find(ctx) -> Lookup:
         c = system_card(name) or _builtin(name)
         if c is not None:
             return Lookup(c, f"@wellforge_system = {name!r}: {c.source}")
-        problem = (f"@wellforge_system names {name!r}, which is neither a registered system "
-                   "(wellforge systems) nor a card shipped with the validator")
+        problem = (
+            f"@wellforge_system names {name!r}, which is neither a registered system "
+            "(wellforge systems) nor a card shipped with the validator"
+        )
         return Lookup(None, problem, problem)
     ds = ctx.layout.dataset_name
     if ds:
@@ -270,21 +277,29 @@ def lint(card: Card) -> list[tuple[str, str]]:
 
     c = card.card
     out: list[tuple[str, str]] = []
+
+    def warn(msg: str) -> None:
+        out.append(("warning", msg))
+
+    def info(msg: str) -> None:
+        out.append(("info", msg))
+
     fields = {f.name: f for f in c.fields}
     dims = [a.name for a in c.axes]
     lengths = [a for a in c.axes if not is_angle(a.units)]
     frame = [a.units for a in lengths] + [c.time_units]
     dimless = [not _dim(u) for u in frame]
     if any(dimless) and not all(dimless):
-        out.append(("warning", "mixed units: "
-                    + ", ".join(f"{a.name} in {a.units!r}" for a in lengths)
-                    + f", time in {c.time_units!r}: use all dimensionless or all "
-                    "dimensional"))
+        warn(
+            "mixed units: "
+            + ", ".join(f"{a.name} in {a.units!r}" for a in lengths)
+            + f", time in {c.time_units!r}: use all dimensionless or all "
+            "dimensional"
+        )
     elif all(dimless):
         for f in c.fields:
             if _dim(f.units):
-                out.append(("warning", f"field {f.name!r} in {f.units!r} while the axes and "
-                            "time are dimensionless"))
+                warn(f"field {f.name!r} in {f.units!r} while the axes and time are dimensionless")
     else:
         Ld = _dim(lengths[0].units) if lengths else (("length", 1),)
         Td = _dim(c.time_units)
@@ -295,45 +310,54 @@ def lint(card: Card) -> list[tuple[str, str]]:
             (pl, pt), what = kin
             want = dmul(dpow(Ld, pl), dpow(Td, pt))
             if _dim(f.units) != want:
-                out.append(("warning", f"field {f.name!r} is {what} but its units "
-                            f"{f.units!r} are not {_dimtxt(want)}"))
+                warn(
+                    f"field {f.name!r} is {what} but its units {f.units!r} are not {_dimtxt(want)}"
+                )
     for p in c.parameters:
         if is_group(p.name) and _dim(p.units):
-            out.append(("warning", f"parameter {p.name!r} names a dimensionless group but "
-                        f"has units {p.units!r}"))
+            warn(f"parameter {p.name!r} names a dimensionless group but has units {p.units!r}")
     for a in c.axes:
         if a.bc.upper() == "PERIODIC" and a.kind not in ("fourier", "uniform"):
-            out.append(("warning", f"axis {a.name!r}: PERIODIC on a {a.kind} grid "
-                        "(periodic axes are uniform, without the endpoint)"))
+            warn(
+                f"axis {a.name!r}: PERIODIC on a {a.kind} grid "
+                "(periodic axes are uniform, without the endpoint)"
+            )
         if a.bc.upper() == "WALL" and a.kind == "fourier":
-            out.append(("warning", f"axis {a.name!r}: WALL on a fourier (periodic) grid"))
+            warn(f"axis {a.name!r}: WALL on a fourier (periodic) grid")
         if a.bc_values and a.bc.upper() != "WALL":
-            out.append(("warning", f"axis {a.name!r}: bc_values on a {a.bc} axis are not "
-                        "checked (only WALL values are)"))
+            warn(
+                f"axis {a.name!r}: bc_values on a {a.bc} axis are not "
+                "checked (only WALL values are)"
+            )
         for key in a.bc_values:
             if component_index(card, key, dims) is None:
-                out.append(("warning", f"axis {a.name!r}: bc_values key {key!r} is neither a "
-                            "field nor a component name (velocity_x, ...) of the card"))
+                warn(
+                    f"axis {a.name!r}: bc_values key {key!r} is neither a "
+                    "field nor a component name (velocity_x, ...) of the card"
+                )
         if a.kind not in GRID_KINDS:
-            out.append(("info", f"axis {a.name!r}: kind {a.kind!r} is not one the validator "
-                        "checks coordinates against; the grid is detected from them"))
+            info(
+                f"axis {a.name!r}: kind {a.kind!r} is not one the validator "
+                "checks coordinates against; the grid is detected from them"
+            )
     for v in c.invariants:
         f = fields[v.field]
         if v.kind not in CHECKED_KINDS:
-            out.append(("info", f"invariant {v.kind!r} of {v.field!r} is not checked by the "
-                        "validator"))
+            info(f"invariant {v.kind!r} of {v.field!r} is not checked by the validator")
             continue
         if v.kind == "divergence_free" and f.order != 1:
-            out.append(("warning", f"divergence_free on {v.field!r}, a t{f.order} field "
-                        "(only vector fields are checked)"))
+            warn(
+                f"divergence_free on {v.field!r}, a t{f.order} field "
+                "(only vector fields are checked)"
+            )
         if v.kind in ("symmetric", "antisymmetric", "positive_definite") and f.order != 2:
-            out.append(("warning", f"{v.kind} on {v.field!r}, a t{f.order} field (only t2 "
-                        "fields are checked)"))
-        if v.kind == "bounded" and v.bounds is None and not any(
-                v.field in a.bc_values for a in c.axes):
-            out.append(("warning", f"bounded {v.field!r} without bounds (give bounds: [low, "
-                        "high]): not checked"))
+            warn(f"{v.kind} on {v.field!r}, a t{f.order} field (only t2 fields are checked)")
+        if (
+            v.kind == "bounded"
+            and v.bounds is None
+            and not any(v.field in a.bc_values for a in c.axes)
+        ):
+            warn(f"bounded {v.field!r} without bounds (give bounds: [low, high]): not checked")
         if v.tolerance < 0:
-            out.append(("warning", f"invariant {v.kind!r} of {v.field!r}: negative "
-                        "tolerance"))
+            warn(f"invariant {v.kind!r} of {v.field!r}: negative tolerance")
     return out

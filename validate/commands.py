@@ -162,7 +162,7 @@ def run_check_card(args) -> int:
     card = load_card_file(args.card)  # ConfigError: exit 2
     c = card.card
     out = [f"{args.card}: card {c.name!r} — {c.title}"]
-    out.append(f"  fields: " + ", ".join(f"{f.name} (t{f.order}, {f.units!r})" for f in c.fields))
+    out.append("  fields: " + ", ".join(f"{f.name} (t{f.order}, {f.units!r})" for f in c.fields))
     out.append("  parameters: " + (", ".join(f"{p.name} ({p.units!r})" for p in c.parameters)
                                    or "none"))
     for a in c.axes:

@@ -141,12 +141,10 @@ class Divergence(_PerTrajectory):
         mode = _div_mode(p)
         sl = slice(blk.t0, blk.t0 + blk.nf)
         x = blk.data.reshape(blk.nf, *[a.n for a in p.axes], self.D)
-        if mode == "fourier":
-            div, grad, norm = _div_fourier(x, p.axes)
-        elif mode == "sphere":
+        if mode == "sphere":
             div, grad, norm = _div_sphere(x, p)
         else:
-            div, grad, norm = _div_physical(x, p)
+            div, grad, norm = _div_mixed(x, p)
         self.acc["div"][sl], self.acc["grad"][sl], self.acc["norm"][sl] = div, grad, norm
 
 
@@ -154,74 +152,102 @@ def _div_mode(p) -> str | None:
     if not p.axes:
         return None
     kinds = [a.kind for a in p.axes]
-    if all(k == q.PERIODIC for k in kinds):
-        return "fourier"
     if len(kinds) == 2 and kinds[0] == q.COLATITUDE and kinds[1] == q.PERIODIC:
         return "sphere"
     if any(k in (q.COLATITUDE, q.GAUSS_COLATITUDE, q.PERIODIC_CLOSED) for k in kinds):
         return None
-    return "physical"
+    return "mixed"
 
 
-def _div_fourier(x: np.ndarray, axes) -> tuple:
-    """Parseval on a fully periodic grid: no inverse transforms. x: (nf, *space, D)."""
-    D = len(axes)
-    sp = tuple(range(1, D + 1))
-    ks = []
+def _mixed_weights(axes, shape) -> np.ndarray:
+    """Weights (flattened over the transformed spatial shape) such that Σ W |Y|² is the
+    area mean of |y|²: Parseval on the FFT'd periodic axes (the real FFT's half spectrum
+    counted twice, Nyquist once), normalised quadrature weights on the others."""
+    per = [i for i, a in enumerate(axes) if a.kind == q.PERIODIC]
+    last = per[-1] if per else None
+    W = np.ones(1)
     for i, a in enumerate(axes):
-        n = a.n
-        k = (np.fft.rfftfreq(n, 1.0 / n) if i == D - 1 else np.fft.fftfreq(n, 1.0 / n))
-        k = k * (2 * np.pi / a.period)
-        if n % 2 == 0:
-            k[n // 2] = 0.0  # Nyquist: no derivative on the grid
-        shape = [1] * (D + 1)
-        shape[i + 1] = k.size
-        ks.append(k.reshape(shape).astype(np.float32))
-    nl = axes[-1].n
-    wl = np.full(nl // 2 + 1, 2.0, np.float32)
-    wl[0] = 1.0
-    if nl % 2 == 0:
-        wl[-1] = 1.0
-    wl = wl.reshape([1] * D + [wl.size])
-    div = 0
-    grad = np.zeros(x.shape[0])
-    norm = np.zeros(x.shape[0])
-    k2 = sum(k * k for k in ks)
-    for b in range(D):
-        U = np.fft.rfftn(x[..., b], axes=sp)
-        a2 = (U.real * U.real + U.imag * U.imag) * wl
-        norm += a2.sum(axis=sp, dtype=np.float64)
-        grad += (a2 * k2).sum(axis=sp, dtype=np.float64)
-        div = div + ks[b] * U
-    d2 = (div.real * div.real + div.imag * div.imag) * wl
-    ntot = float(np.prod([a.n for a in axes]))
-    s = 1.0 / ntot ** 2
-    return np.sqrt(d2.sum(axis=sp, dtype=np.float64) * s), np.sqrt(grad * s), np.sqrt(norm * s)
+        if i in per:
+            n = a.n
+            w = np.full(shape[i], 1.0 / n ** 2)
+            if i == last:
+                w[1:] *= 2
+                if n % 2 == 0:
+                    w[-1] /= 2
+        else:
+            w = a.weights / a.weights.sum()
+        W = np.multiply.outer(W, w).ravel()
+    return W.astype(np.float32)
+
+
+def _div_mixed(x: np.ndarray, p) -> tuple:
+    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame, with the periodic axes Fourier-transformed (derivatives
+    are products with i k there, norms by Parseval) and the other axes' derivatives taken
+    in that mixed space (Chebyshev: spectral; others: differences). x: (nf, *space, D)."""
+    import scipy.fft as sf
+
+    axes = p.axes
+    D = len(axes)
+    nf = x.shape[0]
+    per = [i for i, a in enumerate(axes) if a.kind == q.PERIODIC]
+    fa = [1 + i for i in per]
+    comps = [x[..., b] for b in range(D)]
+    if per:
+        comps = [sf.rfftn(c, axes=fa, workers=1) for c in comps]
+    shape = comps[0].shape[1:]
+    cache = p.__dict__.setdefault("_div_cache", {})
+    key = (shape, tuple(a.kind for a in axes))
+    if key not in cache:
+        W = _mixed_weights(axes, shape)
+        ks = {}
+        for i in per:
+            a = axes[i]
+            n = a.n
+            k = (np.fft.rfftfreq(n, 1.0 / n) if i == per[-1] else np.fft.fftfreq(n, 1.0 / n))
+            k = k * (2 * np.pi / a.period)
+            if n % 2 == 0:
+                k[n // 2] = 0.0  # the Nyquist mode has no derivative on the grid
+            sh = [1] * D
+            sh[i] = k.size
+            ks[i] = k.reshape(sh).astype(np.float32)
+        K2 = sum((k * k for k in ks.values()), np.zeros([1] * D, np.float32))
+        cache[key] = (W, ks, np.broadcast_to(K2, shape).ravel().astype(np.float32))
+    W, ks, K2 = cache[key]
+
+    def sq(y):  # |y|² flattened per frame
+        y = y.reshape(nf, -1)
+        return (y.real * y.real + y.imag * y.imag) if np.iscomplexobj(y) else y * y
+
+    norm = np.zeros(nf)
+    grad = np.zeros(nf)
+    div = None
+    for b, U in enumerate(comps):
+        a2 = sq(U)
+        norm += a2 @ W
+        if per:
+            grad += a2 @ (W * K2)
+        for i, a in enumerate(axes):
+            if i in per:
+                if i == b:
+                    term = U * (1j * ks[i])
+                    div = term if div is None else div + term
+                continue
+            g = a.derivative(U, 1 + i)
+            grad += sq(g) @ W
+            if i == b:
+                div = g if div is None else div + g
+    for i, a in enumerate(axes):
+        if a.tau_projector() is not None:
+            div = a.remove_tau(div, 1 + i)
+    return np.sqrt(sq(div) @ W), np.sqrt(grad), np.sqrt(norm)
 
 
 def _wnorm2(g: np.ndarray, p) -> np.ndarray:
+    """Quadrature-weighted mean of g² per frame (real data on the grid)."""
     nf = g.shape[0]
     if p.sqrtW32 is None:
         return lane_sumsq(g.reshape(nf, -1, 1))[:, 0] / (g[0].size)
     return lane_sumsq((g.reshape(nf, -1) * p.sqrtW32[None, :]).reshape(nf, -1, 1))[:, 0]
-
-
-def _div_physical(x: np.ndarray, p) -> tuple:
-    D = len(p.axes)
-    div = np.zeros(x.shape[:-1], np.float32)
-    grad = np.zeros(x.shape[0])
-    for b in range(D):
-        comp = np.ascontiguousarray(x[..., b])
-        for a in range(D):
-            g = p.axes[a].derivative(comp, a + 1)
-            grad += _wnorm2(g, p)
-            if a == b:
-                div += g
-    norm = sum(_wnorm2(np.ascontiguousarray(x[..., b]), p) for b in range(D))
-    for a, g in enumerate(p.axes):
-        if g.tau_projector() is not None:
-            div = g.remove_tau(div, a + 1)
-    return np.sqrt(_wnorm2(div, p)), np.sqrt(grad), np.sqrt(norm)
 
 
 def _div_sphere(x: np.ndarray, p) -> tuple:

@@ -198,15 +198,7 @@ def _walls(ctx, p: Plan, bc_by_dim) -> None:
         why: dict[str, str] = {}
         where = f"card axis {d!r}" if ca is not None else \
             ", ".join(bc["path"] for bc in groups) or f"axis {d!r}"
-
-        def put(fname, comp, lo, hi, reason):
-            f = fields.get(fname)
-            if f is None:
-                return
-            comps = range(D ** f.order) if comp is None else [comp]
-            for c in comps:
-                targets.setdefault(fname, {})[c] = (lo, hi)
-            why.setdefault(fname, reason)
+        put = _Targets(fields, D, targets, why)
 
         variant = None
         if ca is not None:
@@ -232,6 +224,22 @@ def _walls(ctx, p: Plan, bc_by_dim) -> None:
                 put(f.name, i, 0.0, 0.0, "no-penetration (normal component)")
         for fname, t in targets.items():
             p.walls.append(WallCheck(i, fields[fname].path, t, why[fname], where))
+
+
+class _Targets:
+    """Collects wall targets: put(field, component or None for all, low, high, why)."""
+
+    def __init__(self, fields, D, targets, why):
+        self.fields, self.D, self.targets, self.why = fields, D, targets, why
+
+    def __call__(self, fname, comp, lo, hi, reason):
+        f = self.fields.get(fname)
+        if f is None:
+            return
+        comps = range(self.D ** f.order) if comp is None else [comp]
+        for c in comps:
+            self.targets.setdefault(fname, {})[c] = (lo, hi)
+        self.why.setdefault(fname, reason)
 
 
 def _file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float]]:

@@ -208,6 +208,8 @@ class AxisGrid:
         """d/dx along ``axis`` of float32 data ``a`` (same shape; float32)."""
         if self.kind == PERIODIC:
             n = self.n
+            if np.iscomplexobj(a):
+                raise ValueError("periodic derivative of complex data: transform instead")
             c = np.fft.rfft(a, axis=axis)
             k = np.arange(c.shape[axis], dtype=np.float64) * (2 * np.pi / self.period)
             if n % 2 == 0:
@@ -216,15 +218,45 @@ class AxisGrid:
             shape[axis] = k.size
             c *= (1j * k).astype(np.complex64).reshape(shape)
             return np.fft.irfft(c, n=n, axis=axis).astype(np.float32, copy=False)
+        if self.kind == CHEBYSHEV and self.n > 24:
+            return self._dct_derivative(a, axis)
         if self.kind in (CHEBYSHEV, LOBATTO):
             D = self._cache.get("D")
             if D is None:
                 D = diff_matrix(self.nodes).astype(np.float32)
                 self._cache["D"] = D
             moved = np.moveaxis(a, axis, -1)
+            if np.iscomplexobj(moved):
+                D = D.astype(np.complex64)
             return np.moveaxis(moved @ D.T, -1, axis)
-        return np.gradient(a, self.nodes.astype(np.float32), axis=axis,
-                           edge_order=2).astype(np.float32, copy=False)
+        out = np.gradient(a, self.nodes.astype(np.float32), axis=axis, edge_order=2)
+        return out.astype(np.complex64 if np.iscomplexobj(out) else np.float32, copy=False)
+
+    def _dct_derivative(self, a: np.ndarray, axis: int) -> np.ndarray:
+        """d/dx on Chebyshev–Gauss nodes in O(n log n): DCT-II to the Chebyshev
+        coefficients a_k, b_k = 2 Σ_{j>k, j−k odd} j a_j (b_0 halved), DCT-III back. Real
+        or complex data (the real and imaginary parts independently)."""
+        import scipy.fft as sf
+
+        n = self.n
+        asc = self.nodes[-1] > self.nodes[0]
+        y = np.moveaxis(a, axis, -1)
+        if asc:  # the DCT wants the nodes cos θ_k in that order: descending
+            y = y[..., ::-1]
+        c = sf.dct(y, type=2, axis=-1, workers=1)
+        t = c * np.arange(n, dtype=np.float32) * np.float32(1.0 / n)  # j a_j
+        R = np.empty_like(t)
+        for par in (0, 1):
+            part = t[..., par::2]
+            R[..., par::2] = np.cumsum(part[..., ::-1], axis=-1)[..., ::-1]
+        x = np.zeros_like(t)
+        x[..., : n - 1] = R[..., 1:]  # b_k / 2 = R[k + 1]
+        x[..., 0] *= 1.0  # b_0 = R[1] (its halving and the DCT-III's x_0 convention cancel)
+        d = sf.dct(x, type=3, axis=-1, workers=1)
+        d *= np.float32(2.0 / (self.hi - self.lo))
+        if asc:
+            d = d[..., ::-1]
+        return np.moveaxis(d, -1, axis)
 
     def tau_projector(self) -> tuple[np.ndarray, np.ndarray] | None:
         """(V, L) on a Chebyshev axis: V (n × 2) holds the Chebyshev-U polynomials of the
@@ -267,10 +299,12 @@ class AxisGrid:
                          for k in (n - 1, n - 2)])
 
     def remove_tau(self, a: np.ndarray, axis: int) -> np.ndarray:
-        """``a`` minus its least-squares component along U_{n−1}, U_{n−2} (see
+        """``a`` (real or complex) minus its component along U_{n−1}, U_{n−2} (see
         ``tau_projector``) along ``axis``."""
         V, L = self.tau_projector()
         moved = np.moveaxis(a, axis, -1)
+        if np.iscomplexobj(moved):
+            L, V = L.astype(np.complex64), V.astype(np.complex64)
         return np.moveaxis(moved - (moved @ L.T) @ V.T, -1, axis)
 
     # -- walls ------------------------------------------------------------------------
