@@ -14,6 +14,7 @@ Compares, on the same file with a warm page cache, each in a fresh process:
 - ``validate_l4_card``  the same with a system card declaring every invariant the data
                    keep (conserved mean, non-negativity, divergence-free velocity on the
                    Fourier x Chebyshev grid, symmetric positive-definite tensor, walls)
+- ``validate_l4_card_stride4``  the same with the divergence on every 4th frame
 - ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
                    NaN, constant and mean computation per frame and component
 
@@ -161,20 +162,28 @@ invariants:
 """
 
 
-def task_validate_l4_card(path):
+def task_validate_l4_card(path, stride: int = 1):
     import tempfile
 
     from wellforge.cli import main
 
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
         fh.write(BENCH_CARD)
+    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as cfg:
+        cfg.write(f"[validate.limits]\nderivative_stride = {stride}\n")
     try:
-        rc = main(["validate", path, "--level", "4", "--card", fh.name, "--format", "json",
-                   "--output", os.devnull])
+        rc = main(["validate", path, "--level", "4", "--card", fh.name, "--config", cfg.name,
+                   "--format", "json", "--output", os.devnull])
     finally:
         os.remove(fh.name)
+        os.remove(cfg.name)
     if rc != 0:
         raise SystemExit(f"validate returned {rc}")
+
+
+def task_validate_l4_card_stride4(path):
+    """The same, with the divergence on every 4th frame (limits.derivative_stride)."""
+    task_validate_l4_card(path, stride=4)
 
 
 def task_well_loop(path):
@@ -206,7 +215,8 @@ def task_well_loop(path):
 TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
          "read_direct": task_read_direct, "validate": task_validate,
          "validate_h5dread": task_validate_h5dread, "validate_l4": task_validate_l4,
-         "validate_l4_card": task_validate_l4_card, "well_loop": task_well_loop}
+         "validate_l4_card": task_validate_l4_card,
+         "validate_l4_card_stride4": task_validate_l4_card_stride4, "well_loop": task_well_loop}
 
 
 def measure(task: str, path: str) -> dict:

@@ -645,3 +645,24 @@ def test_readme_card_example_loads_and_lints_clean(tmp_path):
     block = text.split("## Writing a card", 1)[1].split("```yaml\n", 1)[1].split("```", 1)[0]
     card = card_from_text(block, "README")
     assert card.name == "my_channel" and lint(card) == []
+
+
+def test_derivative_stride_checks_every_kth_frame(tmp_path):
+    """limits.derivative_stride = k: the divergence of frames 1, 1 + k, ... only (and a
+    note says so); a divergent frame off the stride goes unseen, one on it is found."""
+    from wellforge.validate.context import Limits
+
+    p = write_chebyshev_fixture(str(tmp_path / "cheb.hdf5"), nt=7)
+    x = h5py.File(p)["dimensions/x"][()]
+    y = h5py.File(p)["dimensions/y"][()]
+    bump = 0.01 * np.sin(np.pi * x / 2)[:, None] * np.sin(np.pi * y)[None, :]
+    with edit(p) as f:
+        f["t1_fields/velocity"][0, 2, :, :, 0] += bump  # frame 2: off a stride of 3
+    rep, _ = run([p], limits=Limits(derivative_stride=3))
+    assert not hits(rep, "WF412")
+    assert any("one frame in 3" in n["note"] for n in rep.notes)
+    with edit(p) as f:
+        f["t1_fields/velocity"][0, 4, :, :, 0] += bump  # frame 4 = 1 + 3
+    rep, _ = run([p], limits=Limits(derivative_stride=3))
+    (d,) = hits(rep, "WF412")
+    assert d.region == {"trajectory": [0, 0], "time": [4, 4]}

@@ -162,7 +162,9 @@ class Walls(Reducer):
             if w.axis == 0 and blk.rows is not None:
                 self.out["skipped_axis0"] = True
                 continue
-            r = np.tensordot(x, M, axes=([1 + w.axis], [0]))  # (nf, *lines, nc, 2 + k)
+            # contract the wall axis: (nf, *lines, nc, 2 + k); matmul on a strided view
+            # (BLAS reads it in place where tensordot would copy the block first)
+            r = np.moveaxis(x, 1 + w.axis, -1) @ M
             r = r.reshape(blk.nf, -1, blk.nc, M.shape[1]).astype(np.float64)
             tail = WALL_TAIL * np.abs(r[..., 2:]).sum(axis=-1)  # (nf, lines, nc)
             row0 = blk.rows.start if blk.rows is not None else 0
@@ -309,10 +311,9 @@ def periodic_duplicate_endpoint(ctx):
        fix="impose the boundary condition in the solver (and keep the BC values in the card "
            "/ the BC group's values); if the data are right, fix the card or the metadata")
 def wall_values(ctx):
-    """A field does not take its prescribed value at a WALL (no-slip, no-penetration or a
-    Dirichlet value), frames after the first.
+    """A field does not take its prescribed value at a WALL.
 
-    The value at the wall is evaluated from the stored data: directly where the wall is
+    No-slip, no-penetration or a Dirichlet value, frames after the first. The value at the wall is evaluated from the stored data: directly where the wall is
     a grid point, by exact extrapolation of the degree n − 1 interpolant on Chebyshev
     Gauss nodes (Dedalus's grid: the walls are not grid points), by cubic extrapolation
     on other uniform grids. Tolerance per wall line:

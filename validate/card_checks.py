@@ -32,9 +32,10 @@ def _cn(card) -> str:
        fix="make the file and the card agree: write the card's fields and parameters "
            "(names, tensor orders), or use/fix the right card")
 def fields_match_card(ctx):
-    """The file's fields or parameters contradict its system card: a field the card
-    lacks, a card field the file lacks, a different tensor order, a parameter missing on
-    either side."""
+    """The file's fields or parameters contradict its system card.
+
+    A field the card lacks, a card field the file lacks, a different tensor order, a
+    parameter missing on either side."""
     card = _card(ctx)
     if card is None:
         return
@@ -75,10 +76,11 @@ def fields_match_card(ctx):
 @check("WF206", level=2, severity="error",
        fix="make the axes and boundary conditions of the file and the card agree")
 def axes_match_card(ctx):
-    """The file's axes or boundary conditions contradict its system card: an axis on one
-    side only or in another order, a boundary condition on an axis the card (or the
-    file) does not have, a different type (PERIODIC, WALL, OPEN), or wall values in the
-    file's ``values`` dataset that differ from the card's ``bc_values``."""
+    """The file's axes or boundary conditions contradict its system card.
+
+    An axis on one side only or in another order, a boundary condition on an axis the
+    card (or the file) does not have, a different type (PERIODIC, WALL, OPEN), or wall
+    values in the file's ``values`` dataset that differ from the card's ``bc_values``."""
     card = _card(ctx)
     if card is None:
         return
@@ -250,9 +252,9 @@ def parameter_in_range(ctx):
        fix="register the system (plugin), pass its card with --card, or fix the embedded "
            "card")
 def card_usable(ctx):
-    """The file names a system card that cannot be used (an unknown @wellforge_system,
-    an invalid embedded @wellforge_card, an invalid --card): only the generic physics
-    checks ran."""
+    """The file names a system card that cannot be used; only the generic checks ran.
+
+    An unknown @wellforge_system, an invalid embedded @wellforge_card."""
     lk = find_card(ctx)
     if lk.problem:
         yield Issue("/", lk.problem, observed=lk.how)
@@ -262,8 +264,10 @@ def card_usable(ctx):
        fix="store 'values' as one (low, high) pair for all associated fields, or one pair "
            "per component of the associated fields, in order")
 def bc_values_readable(ctx):
-    """A boundary-condition group's ``values`` dataset cannot be matched to its
-    associated fields, so the wall values it holds cannot be checked."""
+    """A boundary-condition group's ``values`` cannot be matched to its fields.
+
+    Wall values are read as one (low, high) pair for every associated field, or one pair
+    per component of the associated fields in order; anything else cannot be checked."""
     from .structure import _bc_groups
 
     for bc in _bc_groups(ctx):

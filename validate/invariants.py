@@ -139,13 +139,21 @@ class Divergence(_PerTrajectory):
         if self.acc is None:
             self.acc = {k: np.full(self.nt, np.nan) for k in ("div", "grad", "norm")}
         mode = _div_mode(p)
-        sl = slice(blk.t0, blk.t0 + blk.nf)
+        k = max(1, int(self.ctx.options.limits.derivative_stride))
+        t = np.arange(blk.t0, blk.t0 + blk.nf)
+        pick = np.flatnonzero((t >= 1) & ((t - 1) % k == 0)) if k > 1 else \
+            np.arange(blk.nf)
+        if pick.size == 0:
+            return
         x = blk.data.reshape(blk.nf, *[a.n for a in p.axes], self.D)
+        if pick.size < blk.nf:
+            x = x[pick]
         if mode == "sphere":
             div, grad, norm = _div_sphere(x, p)
         else:
             div, grad, norm = _div_mixed(x, p)
-        self.acc["div"][sl], self.acc["grad"][sl], self.acc["norm"][sl] = div, grad, norm
+        idx = blk.t0 + pick
+        self.acc["div"][idx], self.acc["grad"][idx], self.acc["norm"][idx] = div, grad, norm
 
 
 def _div_mode(p) -> str | None:
@@ -181,9 +189,11 @@ def _mixed_weights(axes, shape) -> np.ndarray:
 
 
 def _div_mixed(x: np.ndarray, p) -> tuple:
-    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame, with the periodic axes Fourier-transformed (derivatives
-    are products with i k there, norms by Parseval) and the other axes' derivatives taken
-    in that mixed space (Chebyshev: spectral; others: differences). x: (nf, *space, D)."""
+    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame. Derivatives along non-periodic axes are taken on the
+    grid (Chebyshev: the differentiation matrix with BLAS, DCTs above 512 nodes; others:
+    differences); then every array is Fourier-transformed along the periodic axes, where
+    derivatives are products with i k and norms follow from Parseval. x: (nf, *space, D).
+    """
     import scipy.fft as sf
 
     axes = p.axes
@@ -191,9 +201,14 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
     nf = x.shape[0]
     per = [i for i, a in enumerate(axes) if a.kind == q.PERIODIC]
     fa = [1 + i for i in per]
-    comps = [x[..., b] for b in range(D)]
-    if per:
-        comps = [sf.rfftn(c, axes=fa, workers=1) for c in comps]
+
+    def fwd(y):
+        return sf.rfftn(y, axes=fa, workers=1) if per else y
+
+    comps = [np.ascontiguousarray(x[..., b]) for b in range(D)]
+    grads = {(i, b): fwd(axes[i].derivative(comps[b], 1 + i))
+             for i in range(D) if i not in per for b in range(D)}
+    comps = [fwd(c) for c in comps]
     shape = comps[0].shape[1:]
     cache = p.__dict__.setdefault("_div_cache", {})
     key = (shape, tuple(a.kind for a in axes))
@@ -214,32 +229,30 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
         cache[key] = (W, ks, np.broadcast_to(K2, shape).ravel().astype(np.float32))
     W, ks, K2 = cache[key]
 
-    def sq(y):  # |y|² flattened per frame
-        y = y.reshape(nf, -1)
-        return (y.real * y.real + y.imag * y.imag) if np.iscomplexobj(y) else y * y
+    cplx = np.iscomplexobj(comps[0])
+    sW = np.repeat(W, 2) if cplx else W  # weights of |y|², real and imaginary parts
+    sWK = np.repeat(W * K2, 2) if cplx else W * K2
+
+    def wsq(y, w):  # Σ w |y|² per frame
+        z = (y.view(np.float32) if cplx else y).reshape(nf, -1)
+        return ((z * z) @ w).astype(np.float64)
 
     norm = np.zeros(nf)
     grad = np.zeros(nf)
     div = None
     for b, U in enumerate(comps):
-        a2 = sq(U)
-        norm += a2 @ W
+        norm += wsq(U, sW)
         if per:
-            grad += a2 @ (W * K2)
-        for i, a in enumerate(axes):
-            if i in per:
-                if i == b:
-                    term = U * (1j * ks[i])
-                    div = term if div is None else div + term
-                continue
-            g = a.derivative(U, 1 + i)
-            grad += sq(g) @ W
-            if i == b:
-                div = g if div is None else div + g
+            grad += wsq(U, sWK)
+        term = U * (1j * ks[b]) if b in per else grads[(b, b)]
+        div = term if div is None else div + term
+    for g in grads.values():
+        grad += wsq(g, sW)
     for i, a in enumerate(axes):
         if a.tau_projector() is not None:
             div = a.remove_tau(div, 1 + i)
-    return np.sqrt(sq(div) @ W), np.sqrt(grad), np.sqrt(norm)
+    div = np.ascontiguousarray(div, dtype=np.complex64 if cplx else np.float32)
+    return np.sqrt(wsq(div, sW)), np.sqrt(grad), np.sqrt(norm)
 
 
 def _wnorm2(g: np.ndarray, p) -> np.ndarray:
@@ -281,37 +294,54 @@ class Tensor(_PerTrajectory):
                         "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf)}
         D = self.D
         nf = blk.nf
-        T = blk.data.reshape(nf, -1, D, D)
+        T = blk.data.reshape(nf, -1, D * D)
         sl = slice(blk.t0, blk.t0 + nf)
         a = self.acc
-        tri = [(i, j) for i in range(D) for j in range(i + 1, D)]
+        kinds = {v.kind for v in physics.plan(self.ctx).for_field(self.field.path)}
+        off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
         with np.errstate(all="ignore"):
-            asym = np.zeros(nf)
-            sym = np.zeros(nf)
-            for i, j in tri:
-                asym = np.maximum(asym, np.abs(T[:, :, i, j] - T[:, :, j, i]).max(axis=1))
-            for i in range(D):
-                for j in range(i, D):
-                    sym = np.maximum(sym, np.abs(T[:, :, i, j] + T[:, :, j, i]).max(axis=1))
-            big = np.abs(T).reshape(nf, -1).max(axis=1)
-            np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
-            np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
+            big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
             np.maximum(a["max"][sl], big, out=a["max"][sl])
-            if physics.plan(self.ctx).for_field(self.field.path, "positive_definite"):
-                np.minimum(a["eig"][sl], _min_eig(T), out=a["eig"][sl])
+            if "symmetric" in kinds:
+                asym = np.zeros(nf)
+                for ij, ji in off:
+                    asym = np.maximum(asym, _absmax(T[:, :, ij] - T[:, :, ji]))
+                np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
+            if "antisymmetric" in kinds:
+                sym = np.zeros(nf)
+                for ij, ji in off + [(i * D + i, i * D + i) for i in range(D)]:
+                    sym = np.maximum(sym, _absmax(T[:, :, ij] + T[:, :, ji]))
+                np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
+            if "positive_definite" in kinds:
+                np.minimum(a["eig"][sl], _min_eig(T, D), out=a["eig"][sl])
 
 
-def _min_eig(T: np.ndarray) -> np.ndarray:
-    """Smallest eigenvalue of the symmetric part per frame: (nf,)."""
-    D = T.shape[-1]
-    S = 0.5 * (T + np.swapaxes(T, -1, -2))
+def _absmax(x: np.ndarray) -> np.ndarray:
+    """max |x| per frame (row), without the temporary of np.abs."""
+    return np.maximum(x.max(axis=1), -x.min(axis=1))
+
+
+def _min_eig(T: np.ndarray, D: int) -> np.ndarray:
+    """Smallest eigenvalue of the symmetric part per frame; T: (nf, P, D*D) → (nf,)."""
     if D == 1:
-        return S[..., 0, 0].min(axis=1)
-    if D == 2:
-        a, b, d = S[..., 0, 0], S[..., 0, 1], S[..., 1, 1]
-        lam = 0.5 * (a + d) - np.sqrt(0.25 * (a - d) ** 2 + b * b)
+        return T[:, :, 0].min(axis=1)
+    if D == 2:  # λ_min = (a + d)/2 − sqrt(((a − d)/2)² + b_s²), in place (hypot is slow)
+        a, d = T[:, :, 0], T[:, :, 3]
+        b = T[:, :, 1] + T[:, :, 2]
+        b *= 0.5
+        np.multiply(b, b, out=b)
+        h = a - d
+        h *= 0.5
+        np.multiply(h, h, out=h)
+        h += b
+        np.sqrt(h, out=h)
+        lam = a + d
+        lam *= 0.5
+        lam -= h
         return lam.min(axis=1)
-    return np.linalg.eigvalsh(S.astype(np.float64))[..., 0].min(axis=1)
+    S = T.reshape(*T.shape[:2], D, D).astype(np.float64)
+    S = 0.5 * (S + np.swapaxes(S, -1, -2))
+    return np.linalg.eigvalsh(S)[..., 0].min(axis=1)
 
 
 @reducer("range")
@@ -369,7 +399,7 @@ def _reg(traj, frames):
        fix="a conserved integral drifts: check the solver's conservation (time step, "
            "dealiasing, a forcing with nonzero mean) or the card's invariant")
 def conserved_integral(ctx):
-    """A conserved integral (tracer, mass, momentum: a card's ``conserved_mean``) drifts.
+    """A conserved integral (tracer, mass, momentum) drifts.
 
     Per trajectory and component: the quadrature-weighted mean m(t) against m(t_1), the
     first frame after the initial condition, relative to the field's largest RMS over
@@ -423,7 +453,7 @@ def conserved_integral(ctx):
 @check("WF411", level=4, severity="error", needs=("integrals",),
        fix="subtract the mean (the gauge, e.g. integ(p) = 0) or fix the card")
 def zero_mean(ctx):
-    """A field declared zero-mean (a pressure gauge, ``zero_mean``) has a nonzero mean.
+    """A field declared zero-mean (a pressure gauge) has a nonzero mean.
 
     Per frame after the first: |weighted mean| / RMS above the card's tolerance (at
     least 8 ε32), after allowing the quadrature error estimate on grids without an exact
@@ -462,7 +492,7 @@ def zero_mean(ctx):
        fix="project the velocity onto divergence-free fields (the solver's pressure "
            "constraint) or fix the card")
 def divergence_free(ctx):
-    """A field declared divergence-free (``divergence_free``) has a divergence.
+    """A field declared divergence-free has a divergence.
 
     Per frame after the first: ‖∇·u‖ / ‖∇u‖ (quadrature-weighted L2 norms, ‖∇u‖ over
     all D² derivatives), with spectral derivatives where the grid allows: FFT on
@@ -485,7 +515,7 @@ def divergence_free(ctx):
         for rec in r["records"]:
             div, grad, norm = rec["div"], rec["grad"], rec["norm"]
             with np.errstate(all="ignore"):
-                rel = np.where(grad > 0, div / grad, 0.0)
+                rel = np.where(grad > 0, div / grad, 0.0)  # NaN: a frame not checked
                 floor = DIV_FLOOR * kmax * np.where(grad > 0, norm / grad, 0.0)
                 if not spectral:
                     floor = np.maximum(floor, (np.where(norm > 0, grad / norm, 0) * dx) ** 2
@@ -502,6 +532,10 @@ def divergence_free(ctx):
         if r.get("skipped"):
             ctx.note(f"{f.path}: frames larger than the block budget: divergence not "
                      "checked")
+        stride = ctx.options.limits.derivative_stride
+        if stride > 1:
+            ctx.note(f"{f.path}: divergence checked on one frame in {stride} "
+                     "(limits.derivative_stride)")
         if worst is None:
             continue
         v, traj, k, tol, bad, curve = worst
@@ -517,9 +551,11 @@ def divergence_free(ctx):
        fix="store the symmetric (antisymmetric) tensor with T_ij = T_ji (T_ij = -T_ji), "
            "or clear the flag / the card's invariant")
 def tensor_symmetry(ctx):
-    """A t2 field flagged (``@symmetric``/``@antisymmetric``) or declared symmetric or
-    antisymmetric is not: max |T_ij ∓ T_ji| / max |T| per frame above the tolerance
-    (the card's, 1e-6 for the flags; at least 4 ε32)."""
+    """A t2 field flagged or declared symmetric (antisymmetric) is not.
+
+    The Well's ``@symmetric``/``@antisymmetric`` flags or a card's invariant: max
+    |T_ij ∓ T_ji| / max |T| per frame above the tolerance (the card's, 1e-6 for the
+    flags; at least 4 ε32)."""
     p = physics.plan(ctx)
     for f, r in _results(ctx, "tensor"):
         for kind, key in (("symmetric", "asym"), ("antisymmetric", "sym")):
@@ -551,9 +587,10 @@ def tensor_symmetry(ctx):
        fix="a conformation tensor must stay positive definite: check the solver "
            "(log-conformation, diffusion) or the card")
 def positive_definite(ctx):
-    """A t2 field declared ``positive_definite`` (a conformation tensor) has a negative
-    eigenvalue: the smallest eigenvalue of its symmetric part, per frame, below
-    −tolerance × max|T|."""
+    """A t2 field declared positive definite (a conformation tensor) is not.
+
+    Per frame, the smallest eigenvalue of its symmetric part below −tolerance × max|T|
+    (closed form for 2 × 2, LAPACK otherwise)."""
     p = physics.plan(ctx)
     for f, r in _results(ctx, "tensor"):
         invs = p.for_field(f.path, "positive_definite")
@@ -584,9 +621,11 @@ def positive_definite(ctx):
        fix="a concentration, density or height cannot be negative (bounded fields must "
            "stay in range): check the solver (positivity, time step) or the card")
 def field_range(ctx):
-    """A field declared ``non_negative`` or ``bounded`` leaves its range: per frame,
-    min < low − tol·S or max > high + tol·S, with S = high − low for a bounded field
-    and max|f| of the frame for a non-negative one (tol = the card's)."""
+    """A field declared non-negative or bounded leaves its range.
+
+    Per frame, min < low − tol·S or max > high + tol·S, with S = high − low for a
+    ``bounded`` field (bounds from the card, or the range of its wall values) and max|f|
+    of the frame for a ``non_negative`` one (tol = the card's)."""
     p = physics.plan(ctx)
     for f, r in _results(ctx, "range"):
         for inv in p.for_field(f.path, "non_negative", "bounded"):
@@ -624,9 +663,11 @@ def field_range(ctx):
        fix="an unforced dissipative system cannot gain energy: check the time step, the "
            "forcing or the card")
 def energy_non_increasing(ctx):
-    """The energy ∫|u|²/2 of a field declared ``energy_non_increasing`` (dissipative and
-    unforced) grows from one frame to the next by more than the tolerance (relative;
-    the card's, at least 16 ε32)."""
+    """The energy of a field declared non-increasing (dissipative, unforced) grows.
+
+    The quadrature-weighted mean of |u|²/2 from one frame to the next, relative, above
+    the card's tolerance (at least 16 ε32), after allowing the quadrature error estimate
+    on grids without an exact rule."""
     p = physics.plan(ctx)
     for f, r in _results(ctx, "integrals"):
         invs = p.for_field(f.path, "energy_non_increasing")

@@ -44,6 +44,10 @@ COLATITUDE = "colatitude"
 GAUSS_COLATITUDE = "gauss_colatitude"
 NONUNIFORM = "nonuniform"
 
+#: above this many Chebyshev nodes derivatives go through DCTs (O(n log n)); below, the
+#: differentiation matrix with BLAS is faster
+DCT_MIN = 512
+
 #: kinds whose derivative is spectral
 SPECTRAL_KINDS = (PERIODIC, CHEBYSHEV, LOBATTO)
 
@@ -218,7 +222,7 @@ class AxisGrid:
             shape[axis] = k.size
             c *= (1j * k).astype(np.complex64).reshape(shape)
             return np.fft.irfft(c, n=n, axis=axis).astype(np.float32, copy=False)
-        if self.kind == CHEBYSHEV and self.n > 24:
+        if self.kind == CHEBYSHEV and self.n > DCT_MIN:
             return self._dct_derivative(a, axis)
         if self.kind in (CHEBYSHEV, LOBATTO):
             D = self._cache.get("D")

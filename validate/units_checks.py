@@ -156,10 +156,9 @@ def _card_units(ctx):
 @check("WF201", level=2, severity="error",
        fix="store the quantity in units of the card's dimension (or fix the card)")
 def units_match_card(ctx):
-    """A quantity's @units have a different physical dimension than its system card
-    declares (a velocity in kelvin, a nondimensional card with dimensional data).
+    """A quantity's @units have another physical dimension than its system card's.
 
-    Compared by dimensionality: the card's 'm/s' accepts 'km/h'; a card's '1'
+    A velocity in kelvin; dimensional data under a nondimensional card. Compared by dimensionality: the card's 'm/s' accepts 'km/h'; a card's '1'
     (nondimensional) accepts only dimensionless units.
     """
     units = _parsed(ctx)
@@ -199,13 +198,12 @@ def _frame_of_reference(ctx, units):
        fix="use one system of units: all dimensionless (a nondimensional simulation) or "
            "all dimensional, with velocities in coordinate length per time unit")
 def units_consistent(ctx):
-    """Units in one file do not fit together: dimensional and dimensionless units mixed
-    (coordinates in m, time or a velocity in '1'), or a kinematic field whose dimension
-    is not built from the coordinates' length and the time unit (a velocity must be
-    length/time in the file's own length and time dimensions: in a nondimensional file
-    it is '1'; vorticity is 1/time; a height is a length).
+    """Units in one file do not fit together: dimensional and dimensionless units mixed,
+    or a velocity that is not the coordinates' length per time unit.
 
-    Angle coordinates (a sphere) contribute no length. Fields with other dimensions (a
+    Mixed: coordinates in m but time, or a velocity, in '1'. Kinematic fields must be
+    built from the file's own length and time dimensions: a velocity is length/time (in
+    a nondimensional file '1'), vorticity 1/time, a height a length. Angle coordinates (a sphere) contribute no length. Fields with other dimensions (a
     concentration, a temperature) must be dimensionless when the coordinates and time
     are.
     """
@@ -254,8 +252,10 @@ def units_consistent(ctx):
 @check("WF203", level=2, severity="error",
        fix="a dimensionless group has units '1'")
 def dimensionless_groups(ctx):
-    """A parameter named as a dimensionless group (Reynolds, Rayleigh, Prandtl, Schmidt,
-    Mach, Weissenberg, … or Re, Ra, Pr, Sc, Ma, Wi, …) has dimensional @units."""
+    """A parameter named as a dimensionless group has dimensional @units.
+
+    Names: Reynolds, Rayleigh, Prandtl, Schmidt, Mach, Weissenberg, … (prefixes, any
+    case) or Re, Ra, Pr, Sc, Ma, Wi, … (exactly, or followed by '_')."""
     units = _parsed(ctx)
     for name in ctx.layout.scalars:
         path = f"/scalars/{name}"
@@ -270,8 +270,10 @@ def dimensionless_groups(ctx):
 @check("WF204", level=2, severity="error", scope="dataset",
        fix="store each quantity in the same units in every file of the dataset")
 def units_agree(ds):
-    """Files of one dataset give the same quantity different units (not convertible, or
-    convertible with a factor other than 1: 'km' in one file, 'm' in another)."""
+    """Files of one dataset give the same quantity different units.
+
+    Not convertible, or convertible with a factor other than 1: 'km' in one file, 'm'
+    in another. 'm/s' and 'meter / second' are the same unit."""
     files = [f for f in ds.usable() if (f["facts"] or {}).get("units")]
     if len(files) < 2:
         return
