@@ -36,6 +36,24 @@ def frame_matches(ctx, field) -> bool:
     return len(fs) == len(sizes) + field.order and tuple(fs[:len(sizes)]) == sizes
 
 
+def contract(x: np.ndarray, axis: int, M: np.ndarray) -> np.ndarray:
+    """Σ_i x[..., i (spatial axis ``axis``), ..., c] M[i, m] for x (nf, *space, nc):
+    (nf, *other spatial axes, nc, m), by one BLAS product on contiguous memory (the
+    block is never copied: a wall axis in the middle multiplies from the left, the last
+    one against M ⊗ I_nc)."""
+    nf, space, nc = x.shape[0], x.shape[1:-1], x.shape[-1]
+    n, m = M.shape
+    pre = int(np.prod(space[:axis], dtype=np.int64))
+    post = int(np.prod(space[axis + 1:], dtype=np.int64))
+    if post == 1:
+        K = np.kron(M, np.eye(nc, dtype=M.dtype))  # (n nc, m nc)
+        r = x.reshape(nf * pre, n * nc) @ K  # (.., m, nc) flattened
+        return np.swapaxes(r.reshape(nf, pre, m, nc), -1, -2)
+    r = M.T @ x.reshape(nf * pre, n, post * nc)  # (nf pre, m, post nc)
+    r = r.reshape(nf, pre, m, post, nc)
+    return np.moveaxis(r, 2, -1)
+
+
 def _frame_rms(blk) -> np.ndarray:
     """(nf, nc) RMS per frame and component of the block (or slab)."""
     n = blk.data[0].size / blk.nc
@@ -162,10 +180,8 @@ class Walls(Reducer):
             if w.axis == 0 and blk.rows is not None:
                 self.out["skipped_axis0"] = True
                 continue
-            # contract the wall axis: (nf, *lines, nc, 2 + k); matmul on a strided view
-            # (BLAS reads it in place where tensordot would copy the block first)
-            r = np.moveaxis(x, 1 + w.axis, -1) @ M
-            r = r.reshape(blk.nf, -1, blk.nc, M.shape[1]).astype(np.float64)
+            r = contract(x, w.axis, M).reshape(blk.nf, -1, blk.nc, M.shape[1])
+            r = r.astype(np.float64)
             tail = WALL_TAIL * np.abs(r[..., 2:]).sum(axis=-1)  # (nf, lines, nc)
             row0 = blk.rows.start if blk.rows is not None else 0
             for c, (lo, hi) in w.targets.items():
