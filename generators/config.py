@@ -300,9 +300,6 @@ def build_plan(system: System, cfg: dict) -> Plan:
             raise ConfigError(f"options.{k}: unknown option; allowed: "
                               f"{', '.join(system.options) or 'none'}")
         options[k] = v
-    if options.get("y_grid") not in (None, "chebyshev", "uniform"):
-        raise ConfigError(f"options.y_grid: {options['y_grid']!r} is not one of chebyshev, "
-                          "uniform")
     for k, allowed in system.option_choices.items():
         if options.get(k) not in allowed:
             raise ConfigError(f"options.{k}: {options.get(k)!r} is not one of "

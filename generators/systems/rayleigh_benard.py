@@ -72,6 +72,7 @@ class RayleighBenard(System):
         ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
     )
     options = {"y_grid": "chebyshev"}
+    option_choices = {"y_grid": ("chebyshev", "uniform")}
     presets = {
         "tiny": dict(resolution=[64, 16], stored_resolution=[64, 16],
                      time=dict(dt_out=0.25, n_frames=12),
