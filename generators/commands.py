@@ -41,12 +41,13 @@ def run_systems(args) -> int:
     if args.json:
         print(json.dumps(rows, indent=1))
     else:
+        w = max(len(r["name"]) for r in rows) + 2
         for r in rows:
             if "error" in r:
-                print(f"{r['name']:<18} failed to load: {r['error']}")
+                print(f"{r['name']:<{w}}failed to load: {r['error']}")
                 continue
-            print(f"{r['name']:<18} {r['title']}")
-            print(f"{'':<18} parameters: {', '.join(r['parameters'])}; presets: "
+            print(f"{r['name']:<{w}}{r['title']}")
+            print(f"{'':<{w}}parameters: {', '.join(r['parameters']) or 'none'}; presets: "
                   f"{', '.join(r['presets'])}; fields: {', '.join(r['fields'])}")
     return 0
 
