@@ -47,9 +47,7 @@ def contract(x: np.ndarray, axis: int, M: np.ndarray) -> np.ndarray:
     post = int(np.prod(space[axis + 1:], dtype=np.int64))
     if post == 1:
         K = np.kron(M, np.eye(nc, dtype=M.dtype))  # (n nc, m nc)
-        # pad to 16 columns: OpenBLAS's path for skinny products is 3-4x slower
-        K = np.pad(K, ((0, 0), (0, (-K.shape[1]) % 16)))
-        r = (x.reshape(nf * pre, n * nc) @ K)[:, : m * nc]  # (.., m, nc) flattened
+        r = x.reshape(nf * pre, n * nc) @ K  # (.., m, nc) flattened
         return np.swapaxes(r.reshape(nf, pre, m, nc), -1, -2)
     r = M.T @ x.reshape(nf * pre, n, post * nc)  # (nf pre, m, post nc)
     r = r.reshape(nf, pre, m, post, nc)
