@@ -666,3 +666,20 @@ def test_derivative_stride_checks_every_kth_frame(tmp_path):
     rep, _ = run([p], limits=Limits(derivative_stride=3))
     (d,) = hits(rep, "WF412")
     assert d.region == {"trajectory": [0, 0], "time": [4, 4]}
+
+
+def test_frames_larger_than_the_block_budget(tmp_path):
+    """Frames read in slabs (block_bytes below one frame): the slab-additive checks (means,
+    ranges, tensors, seams and walls across the first axis) agree with whole frames; what
+    needs a whole frame (the divergence) is skipped with a note."""
+    from wellforge.validate.context import Limits
+
+    p = write_chebyshev_fixture(str(tmp_path / "cheb.hdf5"))
+    rep, _ = run([p], limits=Limits(block_bytes=2048))
+    assert rep.findings == []
+    assert any("divergence not checked" in n["note"] for n in rep.notes)
+    with edit(p) as f:
+        CHEB_MUTATIONS["WF410"][1](f)
+        CHEB_MUTATIONS["WF413"][1](f)
+    rep, _ = run([p], limits=Limits(block_bytes=2048))
+    assert {f.code for f in rep.findings} == {"WF410", "WF413"}

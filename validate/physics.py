@@ -137,6 +137,8 @@ def _build(ctx) -> Plan:
         is_periodic = btype == "PERIODIC"
         if is_periodic:
             periodic.append(i)
+        elif btype == "OPEN":
+            ctx.note(f"axis {d!r}: OPEN boundaries, nothing asserted there")
         if c is None:
             axes = None
             continue
