@@ -106,12 +106,19 @@ def chebyshev_interp_matrix(n_src: int, targets: np.ndarray, bounds: tuple[float
     a, b = bounds
     m = np.arange(n_src)[::-1]  # ascending node j is the classical node index N-1-j
     xs = -np.cos(np.pi * (np.arange(n_src) + 0.5) / n_src)
-    w = (-1.0) ** m * np.sin((2 * m + 1) * np.pi / (2 * n_src))
-    y = 2 * (np.asarray(targets, dtype=np.float64) - a) / (b - a) - 1
-    diff = y[:, None] - xs[None, :]
-    exact = np.isclose(diff, 0.0, atol=1e-15, rtol=0)
+    w = (-1.0) ** m * np.sin((2 * m + 1) * np.pi / (2 * n_src))  # closed-form weights
+    return barycentric_matrix(xs, 2 * (np.asarray(targets, dtype=np.float64) - a) / (b - a) - 1,
+                              w)
+
+
+def barycentric_matrix(x: np.ndarray, targets, lam: np.ndarray) -> np.ndarray:
+    """Matrix M (len(targets) × n): M @ f(x) is the degree n − 1 interpolant of values at
+    nodes ``x`` with barycentric weights ``lam`` (second form; exact rows at nodes)."""
+    t = np.atleast_1d(np.asarray(targets, dtype=np.float64))
+    diff = t[:, None] - np.asarray(x, dtype=np.float64)[None, :]
+    exact = diff == 0.0
     diff[exact] = 1.0
-    M = w[None, :] / diff
+    M = lam[None, :] / diff
     M /= M.sum(axis=1, keepdims=True)
     rows = exact.any(axis=1)
     M[rows] = exact[rows].astype(float)

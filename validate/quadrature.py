@@ -125,17 +125,10 @@ def barycentric_weights(x: np.ndarray) -> np.ndarray:
 def interp_matrix(x: np.ndarray, targets, lam: np.ndarray | None = None) -> np.ndarray:
     """Matrix M (len(targets) × n): M @ f(x) is the degree n − 1 interpolant at targets
     (second barycentric form; exact rows where a target is a node)."""
+    from wellforge.generators.resample import barycentric_matrix
+
     x = np.asarray(x, dtype=np.float64)
-    lam = barycentric_weights(x) if lam is None else lam
-    t = np.atleast_1d(np.asarray(targets, dtype=np.float64))
-    diff = t[:, None] - x[None, :]
-    exact = diff == 0.0
-    diff[exact] = 1.0
-    M = lam[None, :] / diff
-    M /= M.sum(axis=1, keepdims=True)
-    rows = exact.any(axis=1)
-    M[rows] = exact[rows].astype(float)
-    return M
+    return barycentric_matrix(x, targets, barycentric_weights(x) if lam is None else lam)
 
 
 def diff_matrix(x: np.ndarray, lam: np.ndarray | None = None) -> np.ndarray:
