@@ -683,3 +683,24 @@ def test_frames_larger_than_the_block_budget(tmp_path):
         CHEB_MUTATIONS["WF413"][1](f)
     rep, _ = run([p], limits=Limits(block_bytes=2048))
     assert {f.code for f in rep.findings} == {"WF410", "WF413"}
+
+
+@pytest.mark.parametrize("system", ["rayleigh_benard", "shear_flow"])
+def test_a_well_style_file_is_checked_against_the_shipped_card(copy_of, system):
+    """Strip wellforge's additions (as in the Well's released files: no @units, no
+    @wellforge_system, no provenance): the card comes from @dataset_name, the Well's own;
+    the data still satisfy it (shear_flow renamed to the Well's 'Rayleigh' quirk)."""
+    p = copy_of(system)
+    with edit(p) as f:
+        for k in ("wellforge_system", "wellforge_schema"):
+            del f.attrs[k]
+        del f["provenance"]
+        f.visititems(lambda n, o: o.attrs.__delitem__("units") if "units" in o.attrs else None)
+        if system == "shear_flow":
+            f.move("scalars/Reynolds", "scalars/Rayleigh")
+            f.attrs["Rayleigh"] = f.attrs.pop("Reynolds")
+            f.attrs["simulation_parameters"] = ["Rayleigh", "Schmidt"]
+            f["scalars"].attrs["field_names"] = ["Rayleigh", "Schmidt"]
+    rep, rc = run([p])
+    assert [(f.code, f.message) for f in rep.findings if f.severity.label != "info"] == []
+    assert rc == 0 and any(f"Well dataset {system!r}" in n["note"] for n in rep.notes)

@@ -210,7 +210,8 @@ class Walls(Reducer):
                 for side in (0, 1):
                     ratio = arr[:, side, 0]
                     bad = ratio > 1.0
-                    bad[0] = False  # the initial condition: BCs are imposed from step 1 on
+                    if self.field.time_varying:
+                        bad[0] = False  # the initial condition: BCs imposed from step 1 on
                     if not bad.any():
                         continue
                     ts = np.flatnonzero(bad)

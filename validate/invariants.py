@@ -141,7 +141,8 @@ class Divergence(_PerTrajectory):
         mode = _div_mode(p)
         k = max(1, int(self.ctx.options.limits.derivative_stride))
         t = np.arange(blk.t0, blk.t0 + blk.nf)
-        pick = np.flatnonzero((t >= 1) & ((t - 1) % k == 0)) if k > 1 else \
+        pick = np.flatnonzero((t >= 1) & ((t - 1) % k == 0)) \
+            if k > 1 and self.field.time_varying else \
             np.arange(blk.nf)
         if pick.size == 0:
             return
@@ -471,7 +472,8 @@ def zero_mean(ctx):
             rms = np.sqrt(ms)
             with np.errstate(all="ignore"):
                 rel = np.where(rms > 0, np.maximum(np.abs(m) - rec["mean_err"], 0) / rms, 0.0)
-            rel[0] = 0.0
+            if f.time_varying:
+                rel[0] = 0.0  # the initial condition
             rel = np.where(np.isfinite(rel), rel, 0.0)
             k, c = np.unravel_index(int(np.argmax(rel)), rel.shape)
             if rel[k, c] > tol and (worst is None or rel[k, c] > worst[0]):
@@ -522,7 +524,8 @@ def divergence_free(ctx):
                                        / 3)
                 tol = np.maximum(invs[0].tolerance, floor)
             rel = np.where(np.isfinite(rel), rel, 0.0)
-            rel[0] = 0.0
+            if f.time_varying:
+                rel[0] = 0.0  # the initial condition
             bad = rel > tol
             if bad.any():
                 k = int(np.argmax(np.where(bad, rel / tol, 0)))
