@@ -97,7 +97,10 @@ def from_pint(units: str) -> tuple[tuple[tuple[str, int], ...], float, bool]:
     u = parse(units)
     dims = tuple(sorted((str(k).strip("[]"), int(v)) for k, v in u.dimensionality.items()
                         if v))
-    factor = float((1 * u).to_base_units().magnitude)
+    try:
+        factor = float((1 * u).to_base_units().magnitude)
+    except Exception:  # noqa: BLE001 - pint's offset-unit and other conversion errors
+        factor = float("nan")
     angle = not dims and any(a in str(u) for a in ("radian", "degree", "turn", "arcminute",
                                                    "arcsecond"))
     return dims, factor, angle

@@ -57,6 +57,8 @@ def unit_info(u: str):
         return from_pint(u)
     except ValueError:
         return None
+    except Exception:  # noqa: BLE001 - anything else pint raises: not a usable unit
+        return None
 
 
 def parse_error(u: str) -> str | None:
