@@ -503,7 +503,10 @@ def divergence_free(ctx):
     differences on other grids. Tolerance: the card's, but never below the float32
     rounding floor 8 ε32 k_max ‖u‖/‖∇u‖ (rounding noise differentiated at the largest
     resolved wavenumber) nor, on non-spectral grids, the truncation of second-order
-    differences (k dx)²/3 with k = ‖∇u‖/‖u‖.
+    differences (k dx)²/3 with k = ‖∇u‖/‖u‖. On Chebyshev axes the divergence's two
+    highest Chebyshev-T coefficients (a multiple of U_{n−1}, U_{n−2}: where a Dedalus
+    first-order tau formulation lifts the constraint's tau term) are removed first.
+    ``[validate.limits] derivative_stride = k`` checks one frame in k.
     """
     p = physics.plan(ctx)
     for f, r in _results(ctx, "divergence"):
