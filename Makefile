@@ -11,7 +11,7 @@ export NUMEXPR_MAX_THREADS := 1
 export OMPI_ALLOW_RUN_AS_ROOT := 1
 export OMPI_ALLOW_RUN_AS_ROOT_CONFIRM := 1
 
-.PHONY: install demo test test-fast bench format-doc
+.PHONY: install demo test test-fast format-doc
 
 install:
 	@WELLFORGE_EXTRAS=$(EXTRAS) WELLFORGE_VENV=$(abspath $(VENV)) scripts/install.sh
