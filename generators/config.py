@@ -37,6 +37,7 @@ import yaml
 
 from wellforge import __version__
 from wellforge.errors import ConfigError
+from wellforge.userfiles import read_yaml
 
 from .runner import RunSpec
 from .system import System
@@ -51,15 +52,7 @@ SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_
 
 
 def load_yaml(path: str) -> dict:
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such config file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        where = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{where} malformed YAML ({getattr(e, 'problem', e)})") from None
+    data = read_yaml(path, "config")
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: expected a mapping with at least 'system'")
     return data

@@ -203,19 +203,10 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
 
 def load_card(path: str | os.PathLike) -> SystemCard:
     """Read and check a YAML card file."""
-    import yaml
+    from wellforge.userfiles import read_yaml
 
     path = os.fspath(path)
-    try:
-        with open(path) as fh:
-            data = yaml.safe_load(fh)
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such card file") from None
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path}:{line} malformed YAML ({getattr(e, 'problem', e)})") from None
-    return card_from_mapping(data, where=path)
+    return card_from_mapping(read_yaml(path, "card"), where=path)
 
 
 def card_to_mapping(card: SystemCard) -> dict:
