@@ -704,3 +704,27 @@ def test_a_well_style_file_is_checked_against_the_shipped_card(copy_of, system):
     rep, rc = run([p])
     assert [(f.code, f.message) for f in rep.findings if f.severity.label != "info"] == []
     assert rc == 0 and any(f"Well dataset {system!r}" in n["note"] for n in rep.notes)
+
+
+@pytest.mark.parametrize("space,axis,nc", [((6, 40), 1, 2), ((40, 6), 0, 1), ((3, 40, 5), 1, 4),
+                                           ((150, 40), 1, 2)])
+@pytest.mark.parametrize("sparse", [False, True])
+def test_wall_contraction_equals_tensordot(space, axis, nc, sparse):
+    """The walls' BLAS contraction (row batches, middle axes, sparse wall stencils) gives
+    the plain tensor contraction of the data with the wall operator."""
+    from wellforge.validate.bc_checks import Contraction
+
+    rng = np.random.default_rng(7)
+    n = space[axis]
+    M = rng.standard_normal((n, 4)).astype(np.float32)
+    if sparse:  # walls on grid points plus a 3-point local stencil
+        M[3:n - 3] = 0
+    x = rng.standard_normal((3, *space, nc)).astype(np.float32)
+    op = Contraction(M, axis, nc)
+    assert op.sparse == sparse
+    got = op(x)
+    ref = np.tensordot(x.astype(np.float64), M.astype(np.float64),
+                       axes=([1 + axis], [0]))  # (nf, *other axes, nc, m)
+    ref = ref.reshape(3, -1, nc, 4)
+    assert got.shape == ref.shape
+    assert np.max(np.abs(got - ref)) <= 1e-5 * np.max(np.abs(ref))
