@@ -15,7 +15,6 @@ from dataclasses import dataclass
 
 import h5py
 import numpy as np
-import yaml
 
 from .reader import iter_blocks, read_info
 
@@ -103,14 +102,13 @@ def compute_stats(train_files: list[str]) -> dict[str, dict[str, object]]:
     return {k: {n: np.asarray(v).tolist() for n, v in d.items()} for k, d in stats.items()}
 
 
-class _StatsDumper(yaml.SafeDumper):
-    pass
-
-
-_StatsDumper.add_representer(
-    float, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", "%.4E" % v))
-
-
 def dump_stats(stats: dict) -> str:
     """YAML text in the released format: sorted keys, floats as ``%.4E``."""
-    return yaml.dump(stats, Dumper=_StatsDumper, sort_keys=True, default_flow_style=False)
+    import yaml  # here, not at import: the validator reads this module for every file
+
+    class StatsDumper(yaml.SafeDumper):
+        pass
+
+    StatsDumper.add_representer(
+        float, lambda d, v: d.represent_scalar("tag:yaml.org,2002:float", "%.4E" % v))
+    return yaml.dump(stats, Dumper=StatsDumper, sort_keys=True, default_flow_style=False)

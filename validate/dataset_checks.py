@@ -15,12 +15,11 @@ import zlib
 from collections import Counter
 
 import numpy as np
-import yaml
 from wellforge.schema.stats import STAT_KEYS, Moments, pool
 
 from .findings import Issue, Severity, region
 from .registry import check
-from .sanity import Z_THRESHOLD, robust_outliers
+from .sanity import Z_THRESHOLD, median, robust_outliers
 from .stream import Reducer, lane_sum, lane_sumsq, reducer
 
 SPLITS = ("train", "valid", "test")
@@ -136,8 +135,14 @@ def _agree(ds, key, what, code_obj="/"):
 
 
 def _load_yaml(path):
+    """The YAML document at ``path``; OSError, or ValueError when it does not parse."""
+    import yaml  # only for dataset directories: not imported for plain files
+
     with open(path) as fh:
-        return yaml.safe_load(fh)
+        try:
+            return yaml.safe_load(fh)
+        except yaml.YAMLError as e:
+            raise ValueError(str(e)) from None
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -296,7 +301,7 @@ def stats_yaml(ds):
         return
     try:
         got = _load_yaml(path)
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, ValueError) as e:
         yield "stats.yaml", Issue("/", f"cannot read stats.yaml: {str(e).splitlines()[0]}")
         return
     train = ds.split("train")
@@ -361,7 +366,7 @@ def _metadata_pair(ds):
         return name, path, None, None
     try:
         got = _load_yaml(path)
-    except (OSError, yaml.YAMLError) as e:
+    except (OSError, ValueError) as e:
         return name, path, e, None
     if any(f["refused"] for f in ds.files):
         return name, path, got, None
@@ -442,7 +447,7 @@ def dataset_outlier_trajectories(ds):
                 per_field.setdefault(path, []).append((f, i, float(v)))
     for path, rows in per_field.items():
         vals = np.array([v for _, _, v in rows])
-        med = np.nanmedian(vals) if np.isfinite(vals).any() else float("nan")
+        med = median(vals)
         for k, z in robust_outliers(vals):
             f, i, v = rows[k]
             yield f, Issue(path, f"trajectory {i} has RMS {v:.3g}, dataset median {med:.3g} "

@@ -286,6 +286,21 @@ def outlier_frames(ctx):
                         observed=round(z, 2))
 
 
+def median(values) -> float:
+    """Median of the finite values (NaN when there are none). ``np.median`` would do, but
+    its first call imports ``numpy.ma`` (~20 ms, a tenth of validating a small file)."""
+    v = np.asarray(values, dtype=np.float64).ravel()
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n == 0:
+        return float("nan")
+    k = n // 2
+    if n % 2:
+        return float(np.partition(v, k)[k])
+    p = np.partition(v, (k - 1, k))
+    return float(0.5 * (p[k - 1] + p[k]))
+
+
 def robust_outliers(values: np.ndarray, threshold: float = Z_THRESHOLD):
     """Indices and z-scores of outliers among positive ``values``, by the robust z-score
     of log10(value): (x - median) / (1.4826 MAD), with MAD floored at ``MAD_FLOOR``."""
@@ -294,8 +309,8 @@ def robust_outliers(values: np.ndarray, threshold: float = Z_THRESHOLD):
     if ok.sum() < Z_MIN_TRAJ:
         return []
     lv = np.log10(v[ok])
-    med = np.median(lv)
-    mad = max(float(np.median(np.abs(lv - med))), MAD_FLOOR)
+    med = median(lv)
+    mad = max(median(np.abs(lv - med)), MAD_FLOOR)
     z = (lv - med) / (1.4826 * mad)
     idx = np.flatnonzero(ok)
     return [(int(idx[i]), float(z[i])) for i in np.flatnonzero(np.abs(z) > threshold)]
@@ -317,6 +332,6 @@ def outlier_trajectories(ctx):
         rms = r["rms"]
         for i, z in robust_outliers(rms):
             yield Issue(f.path, f"trajectory {i} has RMS {rms[i]:.3g}, median of the file "
-                        f"{np.nanmedian(rms):.3g} (robust z = {z:.1f})",
+                        f"{median(rms):.3g} (robust z = {z:.1f})",
                         region=region(trajectory=i), expected=f"|z| <= {Z_THRESHOLD}",
                         observed=round(z, 2))

@@ -25,6 +25,7 @@ from .context import (
 )
 from .findings import Issue, Severity, region
 from .registry import check
+from .sanity import median
 
 EPS32 = float(np.finfo(np.float32).eps)
 
@@ -434,7 +435,7 @@ def time_uniform(ctx):
         if t.size < 3 or not np.all(np.isfinite(t)) or np.any(np.diff(t) <= 0):
             continue
         d = np.diff(t)
-        dt = float(np.median(d))
+        dt = median(d)
         tol = max(1e-3 * abs(dt), 8 * EPS32 * float(np.max(np.abs(t))))
         dev = np.abs(d - dt)
         k = int(np.argmax(dev))
