@@ -7,10 +7,12 @@ Compares, on the same file with a warm page cache, each in a fresh process:
                    numpy arrays (what a plain streaming reader does)
 - ``read_direct``  h5py: every dataset read once into one reused buffer (``read_direct``),
                    the fastest way h5py offers
-- ``validate``     ``wellforge validate FILE --level 3`` (L0, L1, L3; one streaming pass)
+- ``validate``     ``wellforge validate FILE --level 3`` (L0-L3; one streaming pass)
+- ``validate_serial``  the same in one thread
 - ``validate_h5dread``  the same with the raw-chunk fast path off (every read via H5Dread)
 - ``validate_l4``  ``wellforge validate FILE --level 4``: L0-L4 without a card (the generic
                    physics checks: periodic seam, no-slip walls from the BC metadata)
+- ``validate_l4_serial``  the same in one thread
 - ``validate_l4_card``  the same with a system card declaring every invariant the data
                    keep (conserved mean, non-negativity, divergence-free velocity on the
                    Fourier x Chebyshev grid, symmetric positive-definite tensor, walls)
@@ -18,7 +20,9 @@ Compares, on the same file with a warm page cache, each in a fresh process:
 - ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
                    NaN, constant and mean computation per frame and component
 
-and reports wall time and peak RSS (``resource.getrusage``, self and children).
+and reports wall time, CPU time (user + system) and peak RSS (``resource.getrusage``,
+self and children). The ``*_serial`` variants turn the streaming pass's read-ahead thread
+off (``limits.prefetch = 0``): everything in one thread, as the plain reads.
 
     python bench/bench_validate.py [--size-gb 2] [--file /tmp/wf_bench.hdf5] [--keep]
 """
@@ -106,38 +110,56 @@ def task_read_direct(path):
                 d[()]
 
 
-def task_validate(path):
-    from wellforge.cli import main
-
-    rc = main(["validate", path, "--level", "3", "--format", "json", "--output", os.devnull])
-    if rc != 0:
-        raise SystemExit(f"validate returned {rc}")
-
-
-def task_validate_h5dread(path):
-    """The same validation without the raw-chunk fast path (every read through H5Dread),
-    as for compressed or differently chunked files."""
+def _validate(path, level: int, limits: dict | None = None, card: str | None = None):
+    """``wellforge validate FILE --level L`` with ``[validate.limits]`` and a card."""
     import tempfile
 
     from wellforge.cli import main
 
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
-        fh.write("[validate.limits]\ndirect_chunks = 0\n")
+    tmp = []
+    args = ["validate", path, "--level", str(level), "--format", "json", "--output", os.devnull]
     try:
-        rc = main(["validate", path, "--level", "3", "--config", fh.name, "--format", "json",
-                   "--output", os.devnull])
+        if limits:
+            with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as fh:
+                fh.write("[validate.limits]\n" + "".join(f"{k} = {v}\n"
+                                                         for k, v in limits.items()))
+            tmp.append(fh.name)
+            args += ["--config", fh.name]
+        if card:
+            with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
+                fh.write(card)
+            tmp.append(fh.name)
+            args += ["--card", fh.name]
+        rc = main(args)
     finally:
-        os.remove(fh.name)
+        for name in tmp:
+            os.remove(name)
     if rc != 0:
         raise SystemExit(f"validate returned {rc}")
+
+
+def task_validate(path):
+    _validate(path, 3)
+
+
+def task_validate_serial(path):
+    """L0-L3 in one thread (no read-ahead)."""
+    _validate(path, 3, {"prefetch": 0})
+
+
+def task_validate_h5dread(path):
+    """The same validation without the raw-chunk fast path (every read via H5Dread),
+    as for compressed or differently chunked files."""
+    _validate(path, 3, {"direct_chunks": 0})
 
 
 def task_validate_l4(path):
-    from wellforge.cli import main
+    _validate(path, 4)
 
-    rc = main(["validate", path, "--level", "4", "--format", "json", "--output", os.devnull])
-    if rc != 0:
-        raise SystemExit(f"validate returned {rc}")
+
+def task_validate_l4_serial(path):
+    """L0-L4 in one thread (no read-ahead)."""
+    _validate(path, 4, {"prefetch": 0})
 
 
 BENCH_CARD = """
@@ -163,22 +185,7 @@ invariants:
 
 
 def task_validate_l4_card(path, stride: int = 1):
-    import tempfile
-
-    from wellforge.cli import main
-
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as fh:
-        fh.write(BENCH_CARD)
-    with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False) as cfg:
-        cfg.write(f"[validate.limits]\nderivative_stride = {stride}\n")
-    try:
-        rc = main(["validate", path, "--level", "4", "--card", fh.name, "--config", cfg.name,
-                   "--format", "json", "--output", os.devnull])
-    finally:
-        os.remove(fh.name)
-        os.remove(cfg.name)
-    if rc != 0:
-        raise SystemExit(f"validate returned {rc}")
+    _validate(path, 4, {"derivative_stride": stride}, BENCH_CARD)
 
 
 def task_validate_l4_card_stride4(path):
@@ -214,7 +221,8 @@ def task_well_loop(path):
 
 TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
          "read_direct": task_read_direct, "validate": task_validate,
-         "validate_h5dread": task_validate_h5dread, "validate_l4": task_validate_l4,
+         "validate_serial": task_validate_serial, "validate_h5dread": task_validate_h5dread,
+         "validate_l4": task_validate_l4, "validate_l4_serial": task_validate_l4_serial,
          "validate_l4_card": task_validate_l4_card,
          "validate_l4_card_stride4": task_validate_l4_card_stride4, "well_loop": task_well_loop}
 
@@ -232,13 +240,21 @@ def measure(task: str, path: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _cpu() -> float:
+    """User + system CPU seconds of this process and its waited-for children."""
+    return sum(r.ru_utime + r.ru_stime for r in (
+        resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)))
+
+
 def run_task(task: str, path: str) -> None:
+    c0 = _cpu()
     t0 = time.perf_counter()
     TASKS[task](path)
     wall = time.perf_counter() - t0
+    cpu = _cpu() - c0
     rss = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
               resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
-    print(json.dumps({"task": task, "wall_s": wall, "peak_rss_mb": rss / 1024}))
+    print(json.dumps({"task": task, "wall_s": wall, "cpu_s": cpu, "peak_rss_mb": rss / 1024}))
 
 
 def cpu_name() -> str:
@@ -282,15 +298,17 @@ def main() -> None:
     best = {k: min(v, key=lambda r: r["wall_s"]) for k, v in results.items() if v}
     rows = []
     for k, r in best.items():
-        rows.append(f"| {k} | {r['wall_s']:.2f} | {size / r['wall_s'] / 1e9:.2f} | "
+        rows.append(f"| {k} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | "
+                    f"{size / r['wall_s'] / 1e9:.2f} | "
                     f"{r['peak_rss_mb']:.0f} | {r['wall_s'] / best['read_blocks']['wall_s']:.2f} | "
                     f"{r['wall_s'] / best['read_whole']['wall_s']:.2f} | "
                     f"{r['wall_s'] / best['read_direct']['wall_s']:.2f} |")
     print(f"machine: {cpu_name()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"date: {time.strftime('%Y-%m-%d')}; file: {size / 1e9:.2f} GB; best of "
           f"{args.repeat} (well_loop: 1), warm page cache, OMP_NUM_THREADS=1")
-    print("| task | wall s | GB/s | peak RSS MB | / read_blocks | / read_whole | / read_direct |")
-    print("|---|---|---|---|---|---|---|")
+    print("| task | wall s | CPU s | GB/s | peak RSS MB | / read_blocks | / read_whole | "
+          "/ read_direct |")
+    print("|---|---|---|---|---|---|---|---|")
     print("\n".join(rows))
     if not args.keep:
         os.remove(args.file)

@@ -87,11 +87,13 @@ def test_slab_reading_finds_the_same_nonfinite_and_constant_frames(wf_dataset):
         f["t2_fields/T"][1, 1, 3, 2, 0, 1] = np.nan
         f["t1_fields/velocity"][0, 2, ..., 1] = 0.0  # one constant component
     results = []
-    for lim in (Limits(), Limits(block_bytes=64)):  # 64 B: two rows of T per read
+    # 64 B: two rows of T per read; prefetch 0: one thread (no read-ahead)
+    for lim in (Limits(), Limits(block_bytes=64), Limits(prefetch=0),
+                Limits(block_bytes=64, prefetch=0)):
         rep = validate([p], Options(limits=lim))
         results.append(sorted((f.code, f.object, str(f.region), f.message)
                               for f in rep.findings))
-    assert results[0] == results[1]
+    assert all(r == results[0] for r in results[1:])
     codes = {r[0] for r in results[0]}
     assert {"WF300", "WF301"} <= codes
     assert any("velocity_y" in r[3] for r in results[0] if r[0] == "WF301")
@@ -195,3 +197,35 @@ def test_raw_chunk_reads_equal_hdf5_reads(tmp_path):
     key = [(f.code, f.object, f.region, f.message) for f in fast.findings]
     assert key == [(f.code, f.object, f.region, f.message) for f in slow.findings]
     assert {"WF300", "WF302"} <= {k[0] for k in key}
+
+
+def test_corrupt_chunk_mid_stream_is_a_finding_with_its_region(wf_dataset):
+    """A compressed chunk whose bytes are corrupt fails to decompress half-way through
+    the streaming pass: WF001 names the field and the block's trajectory and time range;
+    the other fields are still checked (their NaN is found). With and without the
+    read-ahead thread the findings are the same."""
+    p = os.path.join(wf_dataset, "data/test/synthetic_alpha_21.hdf5")
+    with h5py.File(p, "r+") as f:
+        d = f["t1_fields/velocity"]
+        data, attrs, shape = d[()], dict(d.attrs), d.shape
+        del f["t1_fields/velocity"]
+        d = f["t1_fields"].create_dataset("velocity", data=data, compression="gzip",
+                                          chunks=(1, 1, *shape[2:]))
+        for k, v in attrs.items():
+            d.attrs[k] = v
+        info = d.id.get_chunk_info_by_coord((1, 2) + (0,) * (len(shape) - 2))
+        f["t0_fields"][next(iter(f["t0_fields"]))][0, 1, 0, 0] = np.nan
+    with open(p, "r+b") as fh:
+        fh.seek(info.byte_offset + info.size // 3)
+        fh.write(bytes(range(256)) * max(1, info.size // 768))
+    reports = [validate([p], Options(limits=Limits(prefetch=k))) for k in (1, 0)]
+    keys = [sorted((f.code, f.object, str(f.region)) for f in r.findings) for r in reports]
+    assert keys[0] == keys[1]
+    bad = [f for f in reports[0].findings if f.code == "WF001"]
+    assert len(bad) == 1 and bad[0].object == "/t1_fields/velocity"
+    t0, t1 = bad[0].region["time"]
+    assert bad[0].region["trajectory"] == [1, 1] and t0 <= 2 <= t1
+    assert "read failed" in bad[0].message
+    assert any(f.code == "WF300" and f.object.startswith("/t0_fields/")
+               for f in reports[0].findings)
+    assert reports[0].exit_code(Options().fail_on) == 3

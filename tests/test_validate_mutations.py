@@ -595,14 +595,14 @@ def test_outlier_trajectory_is_the_scaled_one(wf_dataset):
 
 def test_repeated_frame_found_in_slabs_and_without_raw_chunks(wf_dataset):
     """Frames larger than the block budget are read in slabs; the normal H5Dread path
-    (no raw chunk reads) gives the same findings."""
+    (no raw chunk reads) and a single thread (no read-ahead) give the same findings."""
     from wellforge.validate.context import Limits
 
     repeated_frame(wf_dataset)
     nan_frame(wf_dataset)
     p = os.path.join(wf_dataset, TRAIN)
     base, _ = run([p])
-    for lim in (Limits(block_bytes=256), Limits(direct_chunks=0)):
+    for lim in (Limits(block_bytes=256), Limits(direct_chunks=0), Limits(prefetch=0)):
         rep, _ = run([p], limits=lim)
         assert [(f.code, f.object, f.region) for f in rep.findings] == \
             [(f.code, f.object, f.region) for f in base.findings]

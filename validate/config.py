@@ -203,7 +203,7 @@ def build_options(cli: dict, file_cfg: dict | None = None) -> tuple[Options, lis
             except (TypeError, ValueError):
                 raise ConfigError(f"{where}: limits.bomb_ratio: expected a number") from None
         else:
-            kw[k] = _int(x, f"{where}: limits.{k}", 0 if k == "direct_chunks" else 1)
+            kw[k] = _int(x, f"{where}: limits.{k}", 0 if k in ("direct_chunks", "prefetch") else 1)
     opts.limits = Limits(**kw)
     ppi = cfg.get("per_path_ignores") or []
     if not isinstance(ppi, list):
