@@ -47,7 +47,8 @@ class Limits:
     chunk_cache_bytes: int = 16 << 20
     #: read uncompressed one-frame chunks raw (H5Dread_chunk); 0 = always H5Dread
     direct_chunks: int = 1
-    #: read the next block in a second thread while the reducers work (0 = one thread)
+    #: read the next block in a second thread while the reducers work (0 = one thread;
+    #: also one thread when --jobs x 2 exceeds the cores)
     prefetch: int = 1
     #: derivative-based L4 checks (divergence) on every k-th frame after the first
     #: (1 = every frame; spectral derivatives cost several FFTs per frame)

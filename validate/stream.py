@@ -24,6 +24,7 @@ and a check with ``@check(..., needs=("energy",))`` reads
 from __future__ import annotations
 
 import math
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -276,19 +277,26 @@ def _read(dset, plan: Plan, rd: Read, buf: np.ndarray) -> tuple[np.ndarray, str 
     return data, None
 
 
+def read_ahead(opts) -> bool:
+    """Whether the streaming pass reads ahead in a second thread: ``limits.prefetch``,
+    unless ``--jobs`` already keeps every core busy (one thread per file then)."""
+    return bool(opts.limits.prefetch) and 2 * max(1, opts.jobs) <= (os.cpu_count() or 1)
+
+
 def run_stream(ctx, names: list[str]) -> None:
     """Stream every field of the file once, feeding the named reducers.
 
-    With ``limits.prefetch`` (the default) a second thread reads the next block into a
-    second buffer while the reducers work on the current one: reading (a copy out of the
-    page cache, or decompression) and the reducers' numpy work overlap, since both run
-    without the GIL. The order of blocks, and so every result, is the same either way."""
+    With ``limits.prefetch`` (the default; see ``read_ahead``) a second thread reads the
+    next block into a second buffer while the reducers work on the current one: reading
+    (a copy out of the page cache, or decompression) and the reducers' numpy work
+    overlap, since both run without the GIL. The order of blocks, and so every result,
+    is the same either way."""
     budget = ctx.options.limits.block_bytes
     classes = [REDUCERS[n] for n in names if n in REDUCERS]
     if not classes:
         return
     pool = None
-    if ctx.options.limits.prefetch:
+    if read_ahead(ctx.options):
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(1, thread_name_prefix="wellforge-read")
