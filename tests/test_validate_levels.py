@@ -229,3 +229,16 @@ def test_corrupt_chunk_mid_stream_is_a_finding_with_its_region(wf_dataset):
     assert any(f.code == "WF300" and f.object.startswith("/t0_fields/")
                for f in reports[0].findings)
     assert reports[0].exit_code(Options().fail_on) == 3
+
+
+def test_read_ahead_only_when_cores_are_free(monkeypatch):
+    """One read-ahead thread per file while --jobs leaves a core for it; never with
+    limits.prefetch = 0."""
+    from wellforge.validate import stream
+
+    monkeypatch.setattr(stream.os, "cpu_count", lambda: 4)
+    assert stream.read_ahead(Options(jobs=1)) and stream.read_ahead(Options(jobs=2))
+    assert not stream.read_ahead(Options(jobs=3))
+    assert not stream.read_ahead(Options(jobs=1, limits=Limits(prefetch=0)))
+    monkeypatch.setattr(stream.os, "cpu_count", lambda: 1)
+    assert not stream.read_ahead(Options(jobs=1))
