@@ -129,3 +129,14 @@ def test_output_clock_reuses_its_step_across_rounded_intervals():
     # must still be one float (else Dedalus would refactorise at every output)
     dts, landed = drive(OutputClock(0.1 * np.arange(40), threshold=0.05), lambda i: 0.03)
     assert len(set(dts)) == 1 and len(landed) == 39
+
+
+def test_output_clock_returns_to_the_same_float_for_the_same_cut():
+    # the CFL target alternates between two levels: every interval is cut into 4 or 5
+    # steps, and each cut is always the same float (step sizes recur, so FactorCache can
+    # hand back their factorisations) even though 0.1 * k intervals differ in the last bit
+    target = lambda i: 0.026 if (i // 20) % 2 else 0.021  # noqa: E731
+    dts, landed = drive(OutputClock(0.1 * np.arange(60), threshold=0.05), target)
+    new_cuts = {dts[j] for j in [0, *landed[:-1]]}  # the first step of every interval
+    assert len(landed) == 59
+    assert {round(0.1 / d) for d in new_cuts} <= {4, 5} and len(new_cuts) == 2
