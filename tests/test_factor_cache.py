@@ -18,7 +18,7 @@ def burgers(timestepper="RK222", n=32):
     xb = d3.RealFourier(xc, size=n, bounds=(0, 2 * np.pi), dealias=3 / 2)
     u = dist.Field(name="u", bases=xb)
     nu = 0.05
-    dx = lambda A: d3.Differentiate(A, xc)  # noqa: E731
+    dx = lambda A: d3.Differentiate(A, xc)
     problem = d3.IVP([u], namespace={"u": u, "nu": nu, "dx": dx})
     problem.add_equation("dt(u) - nu*dx(dx(u)) = - u*dx(u)")
     x = dist.local_grid(xb)
