@@ -36,7 +36,7 @@ def frame_matches(ctx, field) -> bool:
     return len(fs) == len(sizes) + field.order and tuple(fs[:len(sizes)]) == sizes
 
 
-ROW_BATCH = 128  # rows per BLAS call: OpenBLAS skips packing for matrices this small
+ROW_BATCH = 128  # rows per BLAS call: a stack of small products beats one tall one (measured)
 
 
 class Contraction:

@@ -1,7 +1,8 @@
 """The shared streaming pass: each field of a file is read once, in blocks of whole
 frames of one trajectory (or, when one frame is larger than the block budget, in slabs
-along the first spatial axis), into one reused buffer. Reducers subscribe to the pass;
-checks read the reducers' results and never touch h5py themselves.
+along the first spatial axis), into reused buffers (two when a second thread reads
+ahead, see ``run_stream``). Reducers subscribe to the pass; checks read the reducers'
+results and never touch h5py themselves.
 
 Per block the pass computes cheap per-frame statistics once (:class:`FrameStats`: sum
 and sum of squares per tensor component, and a signature of the frame) that every
@@ -18,7 +19,8 @@ Writing a reducer (for the physics checks of a later level)::
 
 and a check with ``@check(..., needs=("energy",))`` reads
 ``ctx.results["energy"][field.path]``. Reducers must not keep references to
-``blk.data``: the buffer is reused for the next block.
+``blk.data``: the buffer is reused (and, reading ahead, refilled while the next block
+is processed).
 """
 
 from __future__ import annotations
@@ -85,8 +87,8 @@ def _weights(n: int) -> np.ndarray:
     if w is None:
         if len(_WEIGHTS) > 16:
             _WEIGHTS.clear()
-        # fixed pseudo-random weights in [-1, 1) (a sine hash: numpy.random costs
-        # ~10 ms to import, a fifth of validating a small file's attributes)
+        # fixed pseudo-random weights in [-1, 1) from a sine hash (importing
+        # numpy.random for them cost ~10 ms per validated file)
         w = 2 * np.modf(np.abs(np.sin(np.arange(1, n + 1) * 12.9898) * 43758.5453))[0] - 1
         _WEIGHTS[n] = w
     return w
