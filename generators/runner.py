@@ -465,8 +465,9 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             "mpi": {"ranks": comm.size, "mesh": list(mesh) if mesh else None},
             "fftw_planning": "estimate",
             "dt_stats": {"min": result.dt_min, "max": result.dt_max, "mean": result.dt_mean,
-                         "steps": steps, "factorisations": factors.misses,
-                         "factorisations_reused": factors.hits},
+                         "steps": steps, **({"factorisations": factors.misses,
+                                             "factorisations_reused": factors.hits}
+                                            if factors.active else {})},
             "wall_s": [wall], "core_s": [wall * comm.size],
             "host": socket.gethostname(), "dedalus_version": dedalus.__version__,
             "numpy_version": np.__version__, "wellforge_version": __version__,

@@ -73,6 +73,12 @@ def test_provenance_records_seeds_and_solver(dataset):
         assert prov["seeds"].shape == (n,) and len(set(prov["seeds"][()])) == n
         assert prov.attrs["timestepper"] in ("RK222", "SBDF3")
         assert prov.attrs["dedalus_version"] == "3.0.5"
+        dt = json.loads(prov.attrs["dt_stats"])
+        if prov.attrs["timestepper"] == "RK222":  # FactorCache counts its factorisations
+            assert dt["factorisations"] >= 1 and dt["factorisations_reused"] >= 0
+            assert dt["factorisations"] + dt["factorisations_reused"] <= dt["steps"]
+        else:  # multistep: no cache, nothing claimed
+            assert "factorisations" not in dt
 
 
 def test_rerun_skips_done_runs(dataset, out, capsys):
