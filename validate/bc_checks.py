@@ -18,7 +18,7 @@ from .findings import Issue, region
 from .quadrature import EPS32, PERIODIC, PERIODIC_CLOSED
 from .registry import check
 from .sanity import FrameSet
-from .stream import Reducer, reducer
+from .stream import Reducer, field_results, reducer
 
 SEAM_RATIO = 4.0  # a wrap jump this many times the neighbouring steps is a seam
 SEAM_FLOOR = 64 * EPS32  # ... and above float32 rounding of the frame's RMS
@@ -48,7 +48,7 @@ class Contraction:
     skipped, so only the lines' ends are read."""
 
     def __init__(self, M: np.ndarray, axis: int, nc: int):
-        self.M, self.axis, self.nc = M, axis, nc
+        self.M, self.axis = M, axis
         self.used = np.flatnonzero(np.any(M != 0, axis=1))
         self.sparse = self.used.size <= M.shape[0] // 4
         self.K = np.kron(M, np.eye(nc, dtype=M.dtype))  # (n nc, m nc)
@@ -192,7 +192,10 @@ class Walls(Reducer):
         for w in self.checks:
             E, R, lam = p.axes[w.axis].wall_operator()
             M = np.concatenate([E, R]).T.astype(np.float32)  # (n, 2 + k)
-            self.ops.append((Contraction(M, w.axis, field.ncomp), lam))
+            comps = list(w.targets)
+            target = np.array([[np.nan if v is None else v for v in w.targets[c]]
+                               for c in comps])  # (k, 2); NaN: no condition
+            self.ops.append((Contraction(M, w.axis, field.ncomp), lam, comps, target))
         self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
         self.out = {"checks": [], "labels": physics.labels(ctx, field), "skipped_axis0": False}
         self.acc = None
@@ -206,13 +209,10 @@ class Walls(Reducer):
             self._alloc()
         x = blk.data.reshape(blk.nf, *blk.data.shape[1:1 + self.D], blk.nc)
         rms = _frame_rms(blk)  # (nf, nc)
-        for w, (op, lam), acc in zip(self.checks, self.ops, self.acc):
+        for w, (op, lam, comps, target), acc in zip(self.checks, self.ops, self.acc):
             if w.axis == 0 and blk.rows is not None:
                 self.out["skipped_axis0"] = True
                 continue
-            comps = list(w.targets)
-            target = np.array([[np.nan if v is None else v for v in w.targets[c]]
-                               for c in comps])  # (k, 2); NaN: no condition
             with np.errstate(all="ignore"):  # NaN/Inf data: a non-finite ratio fails
                 r = op(x)[:, :, comps].astype(np.float64)  # (nf, lines, k, 2 + tail)
                 tail = WALL_TAIL * np.abs(r[..., 2:]).sum(axis=-1, keepdims=True)
@@ -293,10 +293,7 @@ def periodic_seam(ctx):
     than 4 times those steps (and above 64 float32 ulps of the frame's RMS) is a seam:
     data cropped from a larger domain, padded, or shifted by a wrong period.
     """
-    for f in ctx.layout.fields:
-        r = ctx.results.get("seam", {}).get(f.path)
-        if r is None:
-            continue
+    for f, r in field_results(ctx, "seam"):
         labels = r["labels"]
         for j in r["jumps"]:
             d = ctx.layout.spatial_dims[j["axis"]]
@@ -334,10 +331,7 @@ def periodic_duplicate_endpoint(ctx):
                         "first", expected=f"{a.n - 1} points, x_i = x0 + L i/{a.n - 1}",
                         observed=a.n)
     per_axis: dict[int, list] = {}
-    for f in ctx.layout.fields:
-        r = ctx.results.get("seam", {}).get(f.path)
-        if r is None:
-            continue
+    for f, r in field_results(ctx, "seam"):
         for rep in r["repeats"]:
             per_axis.setdefault(rep["axis"], []).append((f.path, rep))
     for ax, reps in per_axis.items():
@@ -370,10 +364,7 @@ def wall_values(ctx):
     solvers impose boundary conditions from the first step on.
     """
     dims = ctx.layout.spatial_dims or []
-    for f in ctx.layout.fields:
-        r = ctx.results.get("walls", {}).get(f.path)
-        if r is None:
-            continue
+    for f, r in field_results(ctx, "walls"):
         labels = r["labels"]
         for c in r["checks"]:
             d = dims[c["axis"]]

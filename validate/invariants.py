@@ -29,7 +29,7 @@ from .findings import Issue, region
 from .quadrature import EPS32
 from .registry import check
 from .sanity import FrameSet
-from .stream import Reducer, lane_sum, lane_sumsq, reducer
+from .stream import Reducer, field_results, lane_sum, lane_sumsq, reducer
 
 MEAN_FLOOR = 8 * EPS32  # rounding of a float32 field's mean, relative to its RMS
 ENERGY_FLOOR = 16 * EPS32
@@ -380,13 +380,6 @@ def _curve(ctx, traj, values: np.ndarray, what: str) -> dict:
             "value": [float(x) if np.isfinite(x) else None for x in v]}
 
 
-def _results(ctx, name):
-    for f in ctx.layout.fields:
-        r = ctx.results.get(name, {}).get(f.path)
-        if r is not None:
-            yield f, r
-
-
 def _traj_txt(traj) -> str:
     return f", trajectory {traj}" if traj is not None else ""
 
@@ -416,7 +409,7 @@ def conserved_integral(ctx):
     drift, where and when; the drift curve of that trajectory goes into the JSON report.
     """
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "integrals"):
+    for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "conserved_mean")
         if not invs:
             continue
@@ -461,7 +454,7 @@ def zero_mean(ctx):
     rule.
     """
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "integrals"):
+    for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "zero_mean")
         if not invs:
             continue
@@ -509,7 +502,7 @@ def divergence_free(ctx):
     ``[validate.limits] derivative_stride = k`` checks one frame in k.
     """
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "divergence"):
+    for f, r in field_results(ctx, "divergence"):
         invs = p.for_field(f.path, "divergence_free")
         if not invs or not p.axes:
             continue
@@ -563,7 +556,7 @@ def tensor_symmetry(ctx):
     |T_ij ∓ T_ji| / max |T| per frame above the tolerance (the card's, 1e-6 for the
     flags; at least 4 ε32)."""
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "tensor"):
+    for f, r in field_results(ctx, "tensor"):
         for kind, key in (("symmetric", "asym"), ("antisymmetric", "sym")):
             invs = p.for_field(f.path, kind)
             if not invs:
@@ -598,7 +591,7 @@ def positive_definite(ctx):
     Per frame, the smallest eigenvalue of its symmetric part below −tolerance × max|T|
     (closed form for 2 × 2, LAPACK otherwise)."""
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "tensor"):
+    for f, r in field_results(ctx, "tensor"):
         invs = p.for_field(f.path, "positive_definite")
         if not invs:
             continue
@@ -633,7 +626,7 @@ def field_range(ctx):
     ``bounded`` field (bounds from the card, or the range of its wall values) and max|f|
     of the frame for a ``non_negative`` one (tol = the card's)."""
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "range"):
+    for f, r in field_results(ctx, "range"):
         for inv in p.for_field(f.path, "non_negative", "bounded"):
             lo, hi = (0.0, None) if inv.kind == "non_negative" else (inv.bounds or (None, None))
             if lo is None and hi is None:
@@ -675,7 +668,7 @@ def energy_non_increasing(ctx):
     the card's tolerance (at least 16 ε32), after allowing the quadrature error estimate
     on grids without an exact rule."""
     p = physics.plan(ctx)
-    for f, r in _results(ctx, "integrals"):
+    for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "energy_non_increasing")
         if not invs:
             continue

@@ -19,7 +19,7 @@ import numpy as np
 
 from .findings import Issue, region
 from .registry import check
-from .stream import Reducer, frame_minmax, frames_equal, reducer
+from .stream import Reducer, field_results, frame_minmax, frames_equal, reducer
 
 MAX_LISTED = 20  # runs of frames listed in one message
 MAX_RUNS = 1000  # runs of frames kept per trajectory and finding
@@ -196,13 +196,6 @@ class Frames(Reducer):
         return self.out
 
 
-def _frames(ctx):
-    for f in ctx.layout.fields:
-        r = ctx.results.get("frames", {}).get(f.path)
-        if r is not None:
-            yield f, r
-
-
 def _traj_region(traj, fs: FrameSet):
     return region(trajectory=traj, time=(fs.first, fs.last) if fs.count else None)
 
@@ -216,7 +209,7 @@ def non_finite(ctx):
     Exact: a frame is non-finite when its minimum or maximum is; the counts of NaN and
     Inf are taken on those frames only.
     """
-    for f, r in _frames(ctx):
+    for f, r in field_results(ctx, "frames"):
         for traj, ts, nan, inf in r["nonfinite"]:
             yield Issue(f.path, f"{ts.count} frame(s) with non-finite values ({nan} NaN, "
                         f"{inf} Inf) at t = {ts.text()}"
@@ -244,7 +237,7 @@ def non_finite(ctx):
 def constant_frames(ctx):
     """A frame (after t = 0) is constant in space for some component (the Well's
     data-checker rule; the initial condition may legitimately be uniform)."""
-    for f, r in _frames(ctx):
+    for f, r in field_results(ctx, "frames"):
         labels = r["labels"]
         for traj, ts, comps in r["constant"]:
             yield Issue(f.path, f"{ts.count} constant frame(s) at t = {ts.text()} in "
@@ -257,7 +250,7 @@ def constant_frames(ctx):
        fix="write each output time once; check for a stalled solver or a copy bug")
 def repeated_frames(ctx):
     """A frame is bit-for-bit equal to the previous frame of its trajectory."""
-    for f, r in _frames(ctx):
+    for f, r in field_results(ctx, "frames"):
         for traj, ts in r["repeated"]:
             yield Issue(f.path, f"{ts.count} frame(s) equal to the previous one at "
                         f"t = {ts.text()}" + (f", trajectory {traj}" if traj is not None
@@ -276,7 +269,7 @@ def outlier_frames(ctx):
     the float rounding of a conserved mean is never reported. Needs enough frames: with
     n frames no frame can exceed sqrt(n - 1) sigma.
     """
-    for f, r in _frames(ctx):
+    for f, r in field_results(ctx, "frames"):
         labels = r["labels"]
         for traj, c, ts, z in r["outliers"]:
             yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {ts.count} outlier "
@@ -326,7 +319,7 @@ def outlier_trajectories(ctx):
     stands out; parameters that change the amplitude between files do not matter here.
     The dataset-level variant is WF540.
     """
-    for f, r in _frames(ctx):
+    for f, r in field_results(ctx, "frames"):
         if not f.sample_varying:
             continue
         rms = r["rms"]

@@ -18,7 +18,7 @@ Writing a reducer (for the physics checks of a later level)::
         def result(self): return {...}
 
 and a check with ``@check(..., needs=("energy",))`` reads
-``ctx.results["energy"][field.path]``. Reducers must not keep references to
+``ctx.results["energy"][field.path]`` (or iterates ``field_results(ctx, "energy")``). Reducers must not keep references to
 ``blk.data``: the buffer is reused (and, reading ahead, refilled while the next block
 is processed).
 """
@@ -283,6 +283,14 @@ def read_ahead(opts) -> bool:
     """Whether the streaming pass reads ahead in a second thread: ``limits.prefetch``,
     unless ``--jobs`` already keeps every core busy (one thread per file then)."""
     return bool(opts.limits.prefetch) and 2 * max(1, opts.jobs) <= (os.cpu_count() or 1)
+
+
+def field_results(ctx, name: str):
+    """(field, result) for every field the reducer ``name`` produced a result for."""
+    for f in ctx.layout.fields:
+        r = ctx.results.get(name, {}).get(f.path)
+        if r is not None:
+            yield f, r
 
 
 def run_stream(ctx, names: list[str]) -> None:
