@@ -27,36 +27,31 @@ def calibrate(plan: Plan, steps: int) -> dict:
     """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
     from mpi4py import MPI
 
-    from .engine import dedalus
+    from .solver import build
     from .system import BuildContext
 
-    d3 = dedalus()
     run = max(plan.runs, key=lambda r: r.cost)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     t0 = time.perf_counter()
-    setup = plan.system.build(BuildContext(params=run.params, ic=run.ic,
-                                           resolution=run.resolution, seed=run.seed,
-                                           comm=MPI.COMM_SELF,
-                                           options={**plan.system.options, **run.options}))
-    solver = setup.problem.build_solver(getattr(d3, setup.timestepper))
-    c = setup.cfl
-    cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
-                 threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
-                 max_dt=c.max_dt)
-    cfl.add_velocity(setup.velocity)
-    build = time.perf_counter() - t0
+    stepper = build(plan.system, BuildContext(params=run.params, ic=run.ic,
+                                              resolution=run.resolution, seed=run.seed,
+                                              comm=MPI.COMM_SELF,
+                                              options={**plan.system.options, **run.options}))
+    build_s = time.perf_counter() - t0
+    c = stepper.setup.cfl
     dts = []
     t1 = time.perf_counter()
     for _ in range(steps):
-        dt = cfl.compute_timestep()
-        solver.step(dt)
+        dt = stepper.target_dt()
+        stepper.solver.step(dt)
         dts.append(dt)
     per_step = (time.perf_counter() - t1) / max(steps, 1)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     dt = float(np.min(dts))
     span = run.dt_out * (run.n_frames - 1)
-    return {"steps": steps, "s_per_step": per_step, "build_s": build, "dt": dt,
-            "at_max_dt": bool(dt >= c.max_dt), "steps_per_run": math.ceil(span / dt),
+    return {"steps": steps, "s_per_step": per_step, "build_s": build_s, "dt": dt,
+            "at_max_dt": bool(dt >= c.max_dt), "fixed_dt": stepper.cfl is None,
+            "steps_per_run": math.ceil(span / dt),
             "rss_mib": max(rss, rss0) / 1024.0}
 
 
@@ -67,7 +62,8 @@ def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -
     r0 = plan.runs[0]
     out = {"runs": len(plan.runs), "files": len(files),
            "ics_per_file": len(plan.runs) // max(len(files), 1), "splits": splits,
-           "groups": groups, "rounds": math.ceil(len(plan.runs) / groups),
+           "ranks_per_run": ranks_per_run, "groups": groups,
+           "rounds": math.ceil(len(plan.runs) / groups),
            "resolution": list(r0.resolution), "stored_resolution": list(r0.stored_resolution),
            "n_frames": r0.n_frames, "dt_out": r0.dt_out, "disk_bytes": disk_bytes(plan)}
     if calibrate_steps > 0:

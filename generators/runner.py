@@ -23,13 +23,11 @@ from wellforge import __version__
 from wellforge.errors import DiskFull
 from wellforge.schema.writer import WellWriter
 
-from .factor_cache import FactorCache
 from .resample import Resampler
+from .solver import build
 from .system import BuildContext, System
 
 logger = logging.getLogger("wellforge.runner")
-#: step sizes whose LHS factorisations are kept (``FactorCache``; 0 = Dedalus's own: one)
-FACTOR_CACHE = 4
 
 
 @dataclass
@@ -189,7 +187,8 @@ def gather_global(field_, comm, root: int = 0) -> np.ndarray | None:
 
 
 class _Progress:
-    """Progress on a terminal (one rewritten line), plain log lines otherwise."""
+    """Progress of one run: on a terminal one rewritten line (after the sweep's ``[k/N]``
+    in the label), elsewhere debug log lines (``-v``; the sweep logs one line per run)."""
 
     def __init__(self, label: str, t0: float, t1: float, enabled: bool):
         self.label, self.t0, self.t1, self.enabled = label, t0, t1, enabled
@@ -208,11 +207,11 @@ class _Progress:
         if self.tty:
             sys.stderr.write("\r" + msg + " " * 4)
             if frac >= 1:
-                sys.stderr.write("\n")
+                sys.stderr.write("\r" + " " * (len(msg) + 4) + "\r")  # the sweep's line follows
             sys.stderr.flush()
         elif frac - self.last >= 0.25 or frac >= 1:
             self.last = frac
-            logger.info(msg)
+            logger.debug(msg)
 
 
 class StationaryMonitor:
@@ -265,7 +264,8 @@ def _replacement_seed(seed: int, attempt: int) -> int:
 
 def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
                    mesh: tuple[int, ...] | None = None, progress: bool = True,
-                   provenance: dict | None = None, checkpoint=None) -> RunResult:
+                   provenance: dict | None = None, checkpoint=None,
+                   label: str | None = None) -> RunResult:
     """Simulate one trajectory and write it (rank 0 of ``comm``) as a one-trajectory file.
 
     On failure nothing is left at ``out_path`` (the writer's partial file is removed) and
@@ -286,7 +286,8 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     for attempt in range(tries):
         result = _simulate(system, spec, out_path, seed, comm, mesh, progress, provenance,
                            check, attempt, replace_if_stationary=attempt < tries - 1,
-                           wall0=wall0, checkpoint=checkpoint)
+                           wall0=wall0, checkpoint=checkpoint,
+                           label=label or f"{system.name} {spec.run_id}")
         if result.status != "replaced":
             break
         logger.warning("run %s became stationary at t = %.6g; redrawing its initial "
@@ -298,7 +299,8 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
 
 def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mesh,
               progress: bool, provenance: dict | None, check, attempt: int,
-              replace_if_stationary: bool, wall0: float, checkpoint=None) -> RunResult:
+              replace_if_stationary: bool, wall0: float, checkpoint=None,
+              label: str = "") -> RunResult:
     """One attempt of ``run_trajectory`` with the initial condition drawn from ``seed``;
     status "replaced" (nothing written) when the trajectory became stationary and may be
     replaced. Wall time counts from ``wall0`` (the first attempt's start)."""
@@ -310,17 +312,9 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
     ctx = BuildContext(params=dict(spec.params), ic=dict(spec.ic), resolution=spec.resolution,
                        seed=seed, comm=comm, mesh=mesh,
                        options={**system.options, **spec.options})
-    setup = system.build(ctx)
-    solver = setup.problem.build_solver(getattr(d3, setup.timestepper))
-    factors = FactorCache(solver, FACTOR_CACHE)
-    solver.sim_time = spec.t_start
+    stepper = build(system, ctx, spec.t_start)
+    setup, solver, cfl, factors = stepper.setup, stepper.solver, stepper.cfl, stepper.factors
     c = setup.cfl
-    cfl = None
-    if setup.velocity is not None:
-        cfl = d3.CFL(solver, initial_dt=c.initial_dt, cadence=c.cadence, safety=c.safety,
-                     threshold=c.threshold, max_change=c.max_change, min_change=c.min_change,
-                     max_dt=c.max_dt)
-        cfl.add_velocity(setup.velocity)
     # guard: the CFL velocity, or without advection the first stored field
     watched, watched_name = ((setup.velocity, "velocity") if setup.velocity is not None
                              else next((f, n) for n, f in setup.outputs.items()))
@@ -384,8 +378,7 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             raise RunFailed(problem[1], t)
 
     clock = OutputClock(spec.times, threshold=c.threshold if cfl is not None else 0.0)
-    bar = _Progress(f"{system.name} {spec.run_id}", spec.t_start, float(spec.times[-1]),
-                    progress and leader)
+    bar = _Progress(label, spec.t_start, float(spec.times[-1]), progress and leader)
     resumed = None
     try:
         if checkpoint is not None and checkpoint.available():
@@ -400,7 +393,7 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
                 f.change_layout("c")  # on the bases (e.g. grid noise loses its Nyquist mode)
             write_frame(0, spec.t_start)
         while not clock.done:
-            dt_cfl = cfl.compute_timestep() if cfl is not None else c.max_dt
+            dt_cfl = stepper.target_dt()
             if not np.isfinite(dt_cfl) or dt_cfl < c.min_dt:
                 raise RunFailed(f"time step collapsed to {dt_cfl:.3g} (floor {c.min_dt:g})",
                                 solver.sim_time)
