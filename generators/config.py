@@ -47,8 +47,9 @@ TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution
             "well_compat", "ranks_per_run")
 TIME_KEYS = ("start", "dt_out", "n_frames")
 SPLIT_NAMES = ("train", "valid", "test")
+DEFAULT_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
-           "ranks_per_run"}
+           "ranks_per_run", "splits"}
 
 
 def load_yaml(path: str) -> dict:
@@ -162,6 +163,45 @@ class Plan:
         """Hash of everything that decides the data (not the scheduling)."""
         keep = {k: v for k, v in self.config.items() if k not in ("ranks_per_run",)}
         return hashlib.sha1(json.dumps(keep, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check_splits(splits) -> dict[str, float]:
+    """Split fractions: every split named is >= 0, they add up to 1, at least one is > 0;
+    a split left out gets 0 (no trajectories: e.g. ``{train: 1.0}``, or just ``train``, for
+    a quick run)."""
+    if splits is None:
+        return dict(DEFAULT_SPLITS)
+    if isinstance(splits, str) and splits in SPLIT_NAMES:  # --set splits=train
+        splits = {splits: 1.0}
+    if not isinstance(splits, dict) or not splits or set(splits) - set(SPLIT_NAMES):
+        raise ConfigError(f"splits: expected fractions for some of {', '.join(SPLIT_NAMES)}, "
+                          f"e.g. {{train: 0.8, valid: 0.1, test: 0.1}}; given {splits!r}")
+    fr = {k: _as_number(f"splits.{k}", splits.get(k, 0.0)) for k in SPLIT_NAMES}
+    if any(v < 0 for v in fr.values()) or abs(sum(fr.values()) - 1) > 1e-9:
+        raise ConfigError(f"splits: fractions must be >= 0 and add up to 1, given "
+                          f"{', '.join(f'{k}: {v:g}' for k, v in fr.items())}")
+    return fr
+
+
+def assign_splits(n: int, fr: dict[str, float], rng) -> list[str]:
+    """Split of each of ``n`` trajectories of one file, as the Well does it: a random
+    ``valid`` and ``test`` share (at least one each when its fraction is > 0 and there are
+    enough trajectories), the rest ``train``."""
+    order = rng.permutation(n)
+    n_valid = max(1, round(fr["valid"] * n)) if fr["valid"] > 0 else 0
+    n_test = max(1, round(fr["test"] * n)) if fr["test"] > 0 else 0
+    if fr["train"] <= 0:  # no train share: valid and test take everything
+        n_test = n - n_valid
+    while fr["train"] > 0 and n_valid + n_test > n - 1:  # keep a train trajectory
+        if n_valid >= n_test:
+            n_valid -= 1
+        else:
+            n_test -= 1
+    out = [""] * n
+    for rank, i in enumerate(order):
+        out[i] = ("valid" if rank < n_valid else "test" if rank < n_valid + n_test
+                  else "train")
+    return out
 
 
 def merge_config(system: System, preset: str | None, file_cfg: dict | None,
@@ -280,13 +320,10 @@ def build_plan(system: System, cfg: dict) -> Plan:
     seed = _as_number("seed", cfg.get("seed", 0), integer=True)
     if seed < 0:
         raise ConfigError(f"seed: must be >= 0, given {seed}")
-    splits = cfg.get("splits") or {"train": 0.8, "valid": 0.1, "test": 0.1}
-    if not isinstance(splits, dict) or set(splits) != set(SPLIT_NAMES):
-        raise ConfigError(f"splits: expected fractions for {', '.join(SPLIT_NAMES)}")
-    fr = {k: _as_number(f"splits.{k}", v) for k, v in splits.items()}
-    if any(v <= 0 for v in fr.values()) or abs(sum(fr.values()) - 1) > 1e-9:
-        raise ConfigError("splits: fractions must be > 0 and add up to 1 (every split "
-                          "non-empty)")
+    fr = check_splits(cfg.get("splits"))
+    rpr = cfg.get("ranks_per_run")
+    if rpr is not None:
+        rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
     options = dict(system.options)
     for k, v in (cfg.get("options") or {}).items():
         if k not in system.options:
@@ -303,12 +340,13 @@ def build_plan(system: System, cfg: dict) -> Plan:
     ic_allowed["realization"] = (0, None, None)
     pcombos = expand_sweep("parameters", cfg["parameters"])
     iccombos = expand_sweep("initial_conditions", cfg.get("initial_conditions"))
-    for c in pcombos:
+    for i, c in enumerate(pcombos):
         _check_named("parameters", c, p_allowed)
         missing = [n for n in p_allowed if n not in c]
         if missing:
             raise ConfigError(f"parameters: missing {', '.join(missing)}")
         system.check_parameters(c)
+        pcombos[i] = {n: c[n] for n in p_allowed}  # the card's order, wherever it came from
     for c in iccombos:
         _check_named("initial_conditions", c, ic_allowed)
     n_runs = len(pcombos) * len(iccombos)
@@ -318,9 +356,12 @@ def build_plan(system: System, cfg: dict) -> Plan:
             raise ConfigError(f"expected_runs: the sweep expands to {n_runs} runs "
                               f"({len(pcombos)} parameter sets × {len(iccombos)} initial "
                               f"conditions), not {exp}")
-    if len(iccombos) < 3:
-        raise ConfigError(f"initial_conditions: {len(iccombos)} per parameter set; need >= 3 "
-                          "so that train, valid and test each get one")
+    used = [k for k in SPLIT_NAMES if fr[k] > 0]
+    if len(iccombos) < len(used):
+        raise ConfigError(f"initial_conditions: {len(iccombos)} per parameter set; need >= "
+                          f"{len(used)} so that {', '.join(used)} each get one (add initial "
+                          "conditions, e.g. --set realization=0,1,2, or give fewer splits, "
+                          "e.g. splits: {train: 1.0} for a one-split dataset)")
 
     well_compat = bool(cfg.get("well_compat", False))
     names = dict(system.well_compat_names) if well_compat else {}
@@ -333,7 +374,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
         "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames},
         "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
         "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
-        "ranks_per_run": cfg.get("ranks_per_run"), "wellforge_version": __version__,
+        "ranks_per_run": rpr, "wellforge_version": __version__,
     }
     root = np.random.SeedSequence(seed)
     ic_defaults = {p.name: p.default for p in system.ic_params if p.default is not None}
@@ -341,14 +382,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
     for pi, pc in enumerate(pcombos):
         file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
                                   for k, v in pc.items())
-        order = np.random.default_rng([seed, pi]).permutation(len(iccombos))
-        n = len(iccombos)
-        n_valid = max(1, round(fr["valid"] * n))
-        n_test = max(1, round(fr["test"] * n))
-        split_of = {}
-        for rank, ic_i in enumerate(order):
-            split_of[ic_i] = ("valid" if rank < n_valid else
-                              "test" if rank < n_valid + n_test else "train")
+        split_of = assign_splits(len(iccombos), fr, np.random.default_rng([seed, pi]))
         for ii, ic in enumerate(iccombos):
             ic = {**ic_defaults, **ic}  # provenance names every IC parameter, family included
             index = pi * len(iccombos) + ii

@@ -57,7 +57,8 @@ CARD = SystemCard(
         "(spectral interpolation; option y_grid=uniform).",
         "IC 'well': noise (σ = 1e-3, fill_random) × y(1-y) + dT (1 - y), as in the Well; for "
         "dT < 1 it contradicts b(0) = 1 and a thin boundary layer forms at y = 0. IC "
-        "'consistent' (default here): b = 1 - y + dT-scaled noise, which satisfies the BCs.",
+        "'consistent' (default here): b = 1 - y + dT-scaled noise, which satisfies the BCs. "
+        "The 'well' preset uses IC 'well', as the Well's sweep did.",
     ),
 )
 
@@ -83,7 +84,9 @@ class RayleighBenard(System):
                      time=dict(dt_out=0.25, n_frames=200),
                      parameters={"product": {"Rayleigh": [1e6, 1e7, 1e8, 1e9, 1e10],
                                              "Prandtl": [0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0]}},
-                     initial_conditions={"product": {"dT": [0.2, 0.4, 0.6, 0.8, 1.0],
+                     # the Well's own IC (mpi_runs/configs/rayleigh_benard_well.yaml: the same)
+                     initial_conditions={"product": {"ic": ["well"],
+                                                     "dT": [0.2, 0.4, 0.6, 0.8, 1.0],
                                                      "noise_seed": list(range(40, 50))}},
                      expected_runs=1750),
     }
