@@ -181,6 +181,8 @@ class Layout:
     bc_types: dict[str, str]
     #: object path -> @units string, for time, coordinates, fields and scalars that have one
     units: dict[str, str] = field(default_factory=dict)
+    #: wellforge's run id of each trajectory (its provenance), None when not recorded
+    run_ids: list[str] | None = None
 
     def facts(self) -> dict:
         """What the dataset checks compare across files (small, picklable)."""
@@ -196,6 +198,7 @@ class Layout:
             "scalars": {k: [v[0], v[1]] for k, v in self.scalars.items()},
             "bc_types": sorted({t.upper() for t in self.bc_types.values()}),
             "units": dict(self.units),
+            "run_ids": self.run_ids,
         }
 
 
@@ -316,6 +319,7 @@ def read_layout(ctx: FileContext) -> Layout:
             if isinstance(u, (str, bytes)):
                 units[p] = attr_str(u)
     return Layout(
+        run_ids=_run_ids(ctx),
         wellforge=ra["wellforge_schema"] is not MISSING,
         dataset_name=as_str(ra["dataset_name"]),
         n_spatial_dims=as_int(ra["n_spatial_dims"]),
@@ -329,6 +333,23 @@ def read_layout(ctx: FileContext) -> Layout:
         bc_types=bcs,
         units=units,
     )
+
+
+def _run_ids(ctx: FileContext) -> list[str] | None:
+    """The run id of each trajectory, from wellforge's provenance (None if absent)."""
+    from wellforge.schema.reader import attr_value
+
+    g = ctx.get(spec.PROVENANCE_GROUP)
+    if g is None or ctx.kind(spec.PROVENANCE_GROUP) != "group":
+        return None
+    try:
+        v = read_attr(g, "run_ids")
+        ids = attr_value(v) if v is not MISSING and not isinstance(v, Unreadable) else None
+        if not isinstance(ids, list) or not all(isinstance(x, str) for x in ids):
+            return None
+        return ids
+    except Exception:  # noqa: BLE001 - a damaged provenance is no reason to stop
+        return None
 
 
 class DatasetContext:

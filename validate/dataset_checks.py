@@ -242,42 +242,57 @@ def _traj_keys(f):
 
 
 def _traj_index(ds):
+    """Trajectory key -> [(file, index), ...]: one key per identical content (every
+    sample-varying field) and one per wellforge run id, so that the same trajectory is
+    found whether it was copied bit for bit or regenerated into another file."""
     where: dict[str, list[tuple[dict, int]]] = {}
     for f in ds.usable():
         for i, key in _traj_keys(f):
-            where.setdefault(key, []).append((f, i))
+            where.setdefault(f"data:{key}", []).append((f, i))
+        for i, rid in enumerate(f["facts"].get("run_ids") or []):
+            where.setdefault(f"run:{rid}", []).append((f, i))
     return where
+
+
+def _same(places, first) -> str:
+    return "has the same run id as" if first.startswith("run:") else "is identical to"
 
 
 @check("WF510", level=5, severity="error", scope="dataset", needs=("traj_hash",),
        fix="remove the trajectory from all but one split")
 def split_overlap(ds):
-    """The same trajectory (identical data in every sample-varying field) is in two
-    splits: test or validation data leak into training."""
-    for places in _traj_index(ds).values():
+    """The same trajectory (identical data in every sample-varying field, or the same
+    wellforge run id) is in two splits: test or validation data leak into training."""
+    said = set()  # (file, trajectory): a copy found by content and by run id, once
+    for key, places in _traj_index(ds).items():
         splits = sorted({f["split"] for f, _ in places})
         if len(splits) > 1:
             first = places[0]
             for f, i in places[1:]:
-                if f["split"] != first[0]["split"]:
-                    yield f, Issue("/", f"trajectory {i} is identical to trajectory {first[1]} "
-                                   f"of {first[0]['display']} ({first[0]['split']})",
+                if f["split"] != first[0]["split"] and (f["display"], i) not in said:
+                    said.add((f["display"], i))
+                    yield f, Issue("/", f"trajectory {i} {_same(places, key)} trajectory "
+                                   f"{first[1]} of {first[0]['display']} ({first[0]['split']})",
                                    region=region(trajectory=i), observed=splits,
                                    expected="each trajectory in one split")
 
 
-@check("WF511", level=5, severity="warning", scope="dataset", needs=("traj_hash",),
-       fix="remove the duplicate trajectory")
+@check("WF511", level=5, severity="error", scope="dataset", needs=("traj_hash",),
+       fix="remove the duplicate trajectory (or the copied file); 'wellforge pack' rewrites "
+           "a generated dataset from its runs")
 def duplicate_trajectories(ds):
-    """The same trajectory appears twice within one split (identical data)."""
-    for places in _traj_index(ds).values():
+    """The same trajectory appears twice within one split (identical data, or the same
+    wellforge run id): a model sees it twice, and the statistics count it twice."""
+    said = set()  # (file, trajectory): a copy found by content and by run id, once
+    for key, places in _traj_index(ds).items():
         seen: dict[str, tuple[dict, int]] = {}
         for f, i in places:
-            if f["split"] in seen:
+            if f["split"] in seen and (f["display"], i) not in said:
+                said.add((f["display"], i))
                 g, j = seen[f["split"]]
-                yield f, Issue("/", f"trajectory {i} duplicates trajectory {j} of "
+                yield f, Issue("/", f"trajectory {i} {_same(places, key)} trajectory {j} of "
                                f"{g['display']}", region=region(trajectory=i))
-            else:
+            elif f["split"] not in seen:
                 seen[f["split"]] = (f, i)
 
 
