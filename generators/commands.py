@@ -1,4 +1,4 @@
-"""CLI: ``wellforge systems``, ``wellforge generate``, ``wellforge pack``.
+"""CLI: ``wellforge systems``, ``generate``, ``pack``, ``plan``, ``status``, ``clean``.
 
 Heavy imports (Dedalus, mpi4py) happen inside the run functions so that other commands
 start fast.
@@ -17,6 +17,8 @@ HELP = {
     "generate": "generate a dataset: SYSTEM [--preset tiny|well] [--set k=v] or CONFIG.yaml",
     "pack": "pack finished runs of OUT/<name> into the dataset files again and finalize",
     "plan": "show runs, grouping and estimated core-hours, memory and disk before generating",
+    "status": "where a sweep stands: done, running, failed and pending runs, core-hours",
+    "clean": "remove the work directory of a packed dataset that validates",
 }
 
 
@@ -63,10 +65,14 @@ def add_generate_arguments(p):
     p.add_argument("--out", default="wellforge_out", help="output directory (default "
                    "./wellforge_out); the dataset goes to OUT/<dataset_name>")
     p.add_argument("--ranks-per-run", type=int, default=None,
-                   help="MPI ranks per simulation (default 1: one run per rank)")
+                   help="MPI ranks per simulation (default: the config's ranks_per_run, else "
+                   "1: one run per rank)")
     p.add_argument("--well-compat", action="store_true",
                    help="reproduce the Well's released naming (shear_flow's 'Rayleigh')")
     p.add_argument("--retry-failed", action="store_true", help="rerun runs that failed before")
+    p.add_argument("--rerun-changed", action="store_true",
+                   help="the system's code changed since the finished runs in OUT were made: "
+                   "discard them and redo every run")
     p.add_argument("--no-progress", action="store_true", help="no progress output")
     p.add_argument("--checkpoint-every", type=int, default=0, metavar="K",
                    help="checkpoint each run every K stored frames; a rerun continues "
@@ -100,22 +106,35 @@ def run_generate(args) -> int:
     from mpi4py import MPI
 
     from .pipeline import generate
+    from .schedule import ranks_per_run
 
     world = MPI.COMM_WORLD
+    slice_ = parse_slice(args.slice)
+    every = check_checkpoint_every(args.checkpoint_every)
     plan = load_plan(args.target, args.preset, args.sets, args.well_compat)
-    rpr = args.ranks_per_run or plan.config.get("ranks_per_run") or 1
+    rpr, source = ranks_per_run(args.ranks_per_run, plan.config)
     if world.rank == 0:
         print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs in "
-              f"{len(plan.files())} files, {world.size} ranks, {rpr} per run -> "
+              f"{len(plan.files())} files, {world.size} ranks, {rpr} per run ({source}) -> "
               f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
-    summary = generate(plan, args.out, comm=world, ranks_per_run=int(rpr),
-                       progress=not args.no_progress, retry_failed=args.retry_failed,
-                       slice_=parse_slice(args.slice),
-                       checkpoint_every=check_checkpoint_every(args.checkpoint_every))
+        _note_splits(plan)
+    summary = generate(plan, args.out, comm=world, ranks_per_run=rpr,
+                       progress=not (args.no_progress or getattr(args, "quiet", False)),
+                       retry_failed=args.retry_failed, slice_=slice_, checkpoint_every=every,
+                       rerun_changed=args.rerun_changed)
     code = 0
     if world.rank == 0:
         code = report(summary)
     return world.bcast(code, root=0)
+
+
+def _note_splits(plan) -> None:
+    from .pipeline import plan_splits
+
+    used = plan_splits(plan)
+    if len(used) < 3:
+        print(f"note: this dataset has only the split(s) {', '.join(used)}; the Well's "
+              "loader and tools expect train, valid and test", file=sys.stderr)
 
 
 def check_checkpoint_every(k: int) -> int:
@@ -138,15 +157,21 @@ def parse_slice(text: str) -> tuple[int, int]:
 def report(summary) -> int:
     n_done = len(summary.done) + len(summary.skipped)
     print(f"dataset: {summary.dataset}")
-    print(f"runs: {n_done} done ({len(summary.skipped)} from before), "
+    others = len(summary.done) - len(summary.ran)
+    print(f"runs: {n_done} done ({len(summary.skipped)} from before"
+          + (f", {others} by another job" if others > 0 and summary.ran else "") + "), "
           f"{len(summary.failed)} failed; {len(summary.files)} data files")
     for rid, why in summary.failed.items():
         print(f"  FAILED {rid}: {why}")
     if summary.pending:
-        print(f"{len(summary.pending)} runs pending (other --slice tasks): run 'wellforge pack "
-              f"{summary.dataset}' once every task is done")
-    elif summary.failed and not summary.files:
-        print("no dataset written: some split would be empty")
+        running = (f", {len(summary.running)} of them running in another job"
+                   if summary.running else "")
+        print(f"{len(summary.pending)} runs pending{running} (other --slice tasks or jobs): "
+              f"nothing packed; run 'wellforge pack {summary.dataset}' once every task is "
+              "done ('wellforge status' shows where the sweep stands)")
+    elif not summary.files:
+        print(f"no dataset written: split {', '.join(summary.empty)} would be empty (its "
+              "runs failed)")
     return 0 if summary.ok else 1
 
 
@@ -155,18 +180,20 @@ def add_pack_arguments(p):
 
 
 def run_pack(args) -> int:
+    from .pipeline import collect
+    from .workdir import WorkDir
+
+    work = WorkDir.of_dataset(args.dataset)
+    return report(collect(plan_of(work), work, before=set()))
+
+
+def plan_of(work):
+    """The plan a work directory was made from (its manifest's resolved config)."""
     from .config import build_plan
-    from .pipeline import WorkDir, collect
     from .registry import get_system
 
-    root = os.path.abspath(args.dataset.rstrip("/"))
-    work = WorkDir(os.path.dirname(root), os.path.basename(root))
-    if not os.path.exists(work.manifest):
-        raise ConfigError(f"{root}: no generation manifest at {work.manifest}")
-    with open(work.manifest) as fh:
-        cfg = json.load(fh)["config"]
-    plan = build_plan(get_system(cfg["system"]), cfg)
-    return report(collect(plan, work, before=set()))
+    cfg = work.read_manifest()["config"]
+    return build_plan(get_system(cfg["system"]), cfg)
 
 
 def add_plan_arguments(p):
@@ -174,19 +201,22 @@ def add_plan_arguments(p):
     p.add_argument("--preset", help="as for generate")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="NAME=VALUE")
     p.add_argument("--ranks", type=int, default=1, help="MPI ranks you intend to use")
-    p.add_argument("--ranks-per-run", type=int, default=1)
+    p.add_argument("--ranks-per-run", type=int, default=None,
+                   help="as for generate (default: the config's ranks_per_run, else 1)")
     p.add_argument("--calibrate-steps", type=int, default=20,
                    help="time steps of the calibration run (0: no calibration)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
 def run_plan(args) -> int:
-    from .pipeline import check_layout
     from .planning import estimate
+    from .schedule import check_layout, ranks_per_run
 
     plan = load_plan(args.target, args.preset, args.sets)
-    check_layout(args.ranks, args.ranks_per_run, plan.runs[0].resolution)
-    est = estimate(plan, args.ranks, args.ranks_per_run, args.calibrate_steps)
+    rpr, source = ranks_per_run(args.ranks_per_run, plan.config)
+    check_layout(args.ranks, rpr, plan.runs[0].resolution)
+    est = estimate(plan, args.ranks, rpr, args.calibrate_steps)
+    est["ranks_per_run_source"] = source
     if args.json:
         print(json.dumps(est, indent=1))
         return 0
@@ -194,17 +224,64 @@ def run_plan(args) -> int:
     print(f"runs: {est['runs']} ({est['files']} parameter sets × {est['ics_per_file']} ICs); "
           f"splits train/valid/test: {est['splits']['train']}/{est['splits']['valid']}/"
           f"{est['splits']['test']} trajectories")
-    print(f"grouping: {args.ranks} ranks = {est['groups']} groups × {args.ranks_per_run} ranks; "
-          f"{est['rounds']} rounds of runs")
+    print(f"grouping: {args.ranks} ranks = {est['groups']} groups × {rpr} ranks per run "
+          f"({source}); {est['rounds']} rounds of runs")
     print(f"resolution: simulated {est['resolution']}, stored {est['stored_resolution']}, "
           f"{est['n_frames']} frames every {est['dt_out']}")
-    print(f"disk: {est['disk_bytes'] / 2**30:.3g} GiB of data")
+    gib = est["disk_bytes"] / 2**30
+    print(f"disk: {gib:.3g} GiB of data, and as much again for the run shards in the work "
+          f"directory until 'wellforge clean' (peak {2 * gib:.3g} GiB)")
     cal = est.get("calibration")
     if cal:
+        step = ("fixed step: the system has no velocity" if cal["fixed_dt"] else
+                "lower bound: the calibration ran at max_dt" if cal["at_max_dt"] else "")
         print(f"calibration ({cal['steps']} steps, 1 rank): {cal['s_per_step'] * 1e3:.3g} ms/step, "
               f"build {cal['build_s']:.3g} s, dt {cal['dt']:.3g}, peak memory "
               f"{cal['rss_mib']:.0f} MiB per rank")
         print(f"estimate: {cal['steps_per_run']:.0f} steps per run, {est['core_hours']:.3g} "
               f"core-hours, {est['wall_hours']:.3g} h wall on {args.ranks} ranks"
-              f"{' (lower bound: the calibration ran at max_dt)' if cal['at_max_dt'] else ''}")
+              f"{f' ({step})' if step else ''}")
     return 0
+
+
+def add_status_arguments(p):
+    p.add_argument("out", help="the --out of 'wellforge generate', or OUT/<dataset_name>")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run_status(args) -> int:
+    from .status import render, sweep_status
+    from .workdir import WorkDir
+
+    reports = [sweep_status(w, plan_of(w)) for w in WorkDir.find(args.out)]
+    if args.json:
+        print(json.dumps(reports if len(reports) > 1 else reports[0], indent=1))
+    else:
+        print("\n\n".join(render(r) for r in reports))
+    return 0
+
+
+def add_clean_arguments(p):
+    p.add_argument("dataset", help="OUT/<dataset_name> of an earlier 'wellforge generate'")
+
+
+def run_clean(args) -> int:
+    from .status import clean
+    from .workdir import WorkDir
+
+    work = WorkDir.of_dataset(args.dataset)
+    freed = clean(work, plan_of(work), _validate_exit_code)
+    print(f"removed {work.root} ({freed / 2**20:.1f} MiB); the dataset {work.dataset} stays")
+    return 0
+
+
+def _validate_exit_code(dataset: str) -> tuple[int, str]:
+    """``wellforge validate DATASET``'s exit code with the default options, and its first
+    finding at or above the failing severity."""
+    from wellforge.validate.config import build_options
+    from wellforge.validate.runner import validate
+
+    opts, _ = build_options({}, None)
+    report = validate([dataset], opts)
+    worst = next((f for f in report.findings if f.severity >= opts.fail_on), None)
+    return report.exit_code(opts.fail_on), (f"{worst.code} {worst.message}" if worst else "")

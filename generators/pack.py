@@ -3,19 +3,29 @@
 Shards of the same parameter set and split become one file
 ``<name>/data/<split>/<file_key>.hdf5`` whose trajectories are in run-index order. Data
 are streamed frame by frame; the provenance keeps one entry per trajectory (run id,
-seed, IC, wall and core seconds). A packed file whose recorded run ids match is kept
-(packing is idempotent); anything else is rewritten atomically.
+seed, IC, wall and core seconds).
+
+Packing is a pure function of the finished runs: the file names come from the plan (one
+canonical parameter order, the card's), a packed file whose recorded run ids match is
+kept, anything else is rewritten atomically (``.partial``, then a rename over the old
+file), and data files of an older pack that no longer belong are removed. Concurrent
+packs of one dataset (the last task of a job array and a pack job, say) take turns under
+a lock, so they cannot interleave.
 """
 
 from __future__ import annotations
 
+import glob
+import logging
 import os
 
 import h5py
 
+from wellforge.errors import ConfigError
 from wellforge.schema.reader import attr_list, attr_str, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
 
+logger = logging.getLogger("wellforge.pack")
 PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "stationary",
                   "stationary_time", "replaced")
 
@@ -73,15 +83,32 @@ def pack_file(shards: list[str], out_path: str) -> str:
 
 
 def pack(groups: dict[tuple[str, str], list[tuple[str, str]]], dataset_root: str) -> list[str]:
-    """Pack ``{(split, file_key): [(run_id, shard_path), ...]}`` (in trajectory order)."""
+    """Pack ``{(split, file_key): [(run_id, shard_path), ...]}`` (in trajectory order) into
+    ``dataset_root/data/<split>/<file_key>.hdf5``; remove the data files there that are
+    not among them. Call it under :func:`pack_lock`."""
     written = []
     for (split, key), members in sorted(groups.items()):
         out = os.path.join(dataset_root, "data", split, f"{key}.hdf5")
         ids = [rid for rid, _ in members]
-        if os.path.exists(out) and packed_run_ids(out) == ids:
-            written.append(out)
-            continue
-        if os.path.exists(out):
-            os.remove(out)
-        written.append(pack_file([p for _, p in members], out))
+        if not (os.path.exists(out) and packed_run_ids(out) == ids):
+            _same_code([p for _, p in members], out)
+            pack_file([p for _, p in members], out)  # atomic: replaces an older file
+        written.append(out)
+    keep = {os.path.abspath(p) for p in written}
+    for old in sorted(glob.glob(os.path.join(dataset_root, "data", "*", "*.hdf5")) +
+                      glob.glob(os.path.join(dataset_root, "data", "*", "*.h5"))):
+        if os.path.abspath(old) not in keep:
+            logger.info("removing %s: not part of this pack", old)
+            os.remove(old)
     return written
+
+
+def _same_code(shards: list[str], out: str) -> None:
+    """Refuse to put trajectories made by different code into one file."""
+    codes = set()
+    for p in shards:
+        with h5py.File(p, "r") as f:
+            codes.add(str(read_provenance(f).get("code")))
+    if len(codes) > 1:
+        raise ConfigError(f"{out}: its runs were made by different versions of the system's "
+                          "code; rerun them with 'wellforge generate ... --rerun-changed'")

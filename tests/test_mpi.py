@@ -176,3 +176,19 @@ def test_different_config_in_same_output_is_refused(reference, tmp_path):
                        capture_output=True, text=True, timeout=120)
     assert p.returncode == 2 and "holds the runs of a different config" in p.stderr
     assert {p: os.stat(p).st_mtime_ns for p in data_files(str(out / "rayleigh_benard"))} == before
+
+
+def test_the_configs_ranks_per_run_is_used_without_the_flag(tmp_path):
+    """``ranks_per_run`` in the config sets the layout when no flag is given (the launch
+    scripts pass none unless RANKS_PER_RUN is set)."""
+    cfg = tmp_path / "sweep.yaml"
+    cfg.write_text(CONFIG.replace("seed: 7", "seed: 7\nranks_per_run: 2").replace(
+        "n_frames: 11", "n_frames: 3"))
+    p = subprocess.run(mpirun(2, "generate", str(cfg), "--out", str(tmp_path / "out"),
+                              "--no-progress"), env=ENV, capture_output=True, text=True,
+                       timeout=600)
+    assert p.returncode == 0, p.stderr[-3000:]
+    assert "2 per run (the config's ranks_per_run)" in p.stderr
+    for f in data_files(str(tmp_path / "out" / "rayleigh_benard")):
+        with h5py.File(f) as h:
+            assert json.loads(h["provenance"].attrs["mpi"])["ranks"] == 2

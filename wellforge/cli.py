@@ -22,6 +22,8 @@ COMMANDS = {
     "generate": "wellforge.generators.commands",
     "pack": "wellforge.generators.commands",
     "plan": "wellforge.generators.commands",
+    "status": "wellforge.generators.commands",
+    "clean": "wellforge.generators.commands",
     "new-system": "wellforge.generators.scaffold",
     "convert": "wellforge.generators.convert",
     "finalize": "wellforge.schema.commands",
@@ -44,7 +46,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
                 "HDF5 layout.")
     p.add_argument("--version", action="version", version=f"wellforge {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="debug logging, and Dedalus's own INFO lines")
+    p.add_argument("-q", "--quiet", action="store_true",
+                   help="warnings and results only (no progress)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
@@ -59,14 +64,15 @@ def _world_rank() -> int:
     return mpi.COMM_WORLD.rank if mpi is not None else 0
 
 
-def _setup_logging(verbose: bool) -> None:
-    """Our own handler on the 'wellforge' logger; Dedalus keeps its root-logger setup."""
+def _setup_logging(verbose: bool, quiet: bool = False) -> None:
+    """Our own handler on the 'wellforge' logger; Dedalus's root-logger lines follow its
+    level (``generators.engine``: INFO only with -v)."""
     log = logging.getLogger("wellforge")
     if not log.handlers:
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s :: %(message)s"))
         log.addHandler(h)
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     log.propagate = False
 
 
@@ -79,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    _setup_logging(args.verbose)
+    _setup_logging(args.verbose, args.quiet)
     try:
         return int(args._run(args) or 0)
     except WellforgeError as e:
