@@ -7,5 +7,6 @@ set -euo pipefail
 cd "${PBS_O_WORKDIR:-.}"
 export OMP_NUM_THREADS=1 NUMEXPR_MAX_THREADS=1
 NP=$(wc -l < "$PBS_NODEFILE")
+# Ranks per run: RANKS_PER_RUN if set, else the config's ranks_per_run, else 1.
 mpirun -n "$NP" -hostfile "$PBS_NODEFILE" wellforge generate "${CONFIG:?}" \
-    --ranks-per-run "${RANKS_PER_RUN:-1}" --out "${OUT:-$PWD/wellforge_out}" --no-progress
+    ${RANKS_PER_RUN:+--ranks-per-run "$RANKS_PER_RUN"} --out "${OUT:-$PWD/wellforge_out}" --no-progress
