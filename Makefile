@@ -3,7 +3,7 @@
 #   make test   install if needed, run the whole test suite
 SHELL := /bin/bash
 VENV ?= .venv
-EXTRAS ?= test,well,plot
+EXTRAS ?= generate,test,well,plot
 DEMO_OUT ?= demo_out
 WF := $(VENV)/bin/wellforge
 export OMP_NUM_THREADS := 1

@@ -103,6 +103,9 @@ def load_plan(target: str, preset: str | None, sets: list[str], well_compat: boo
 
 
 def run_generate(args) -> int:
+    from .engine import require_solvers
+
+    require_solvers("wellforge generate")
     from mpi4py import MPI
 
     from .pipeline import generate
@@ -215,6 +218,10 @@ def run_plan(args) -> int:
     plan = load_plan(args.target, args.preset, args.sets)
     rpr, source = ranks_per_run(args.ranks_per_run, plan.config)
     check_layout(args.ranks, rpr, plan.runs[0].resolution)
+    if args.calibrate_steps > 0:
+        from .engine import require_solvers
+
+        require_solvers("wellforge plan --calibrate-steps N (0: counts and disk only)")
     est = estimate(plan, args.ranks, rpr, args.calibrate_steps)
     est["ranks_per_run_source"] = source
     if args.json:

@@ -6,7 +6,7 @@ A config (YAML) names a system and its sweep::
     preset: tiny                 # optional base: resolution, time, sweeps of the system
     resolution: [64, 16]         # simulated
     stored_resolution: [64, 16]  # stored (spectral resampling)
-    time: {start: 0, dt_out: 0.25, n_frames: 12}
+    time: {start: 0, dt_out: 0.25, n_frames: 12}   # + spinup: simulated, not stored
     parameters:                  # PDE parameters: one file per combination
       product: {Rayleigh: [1e6, 1e7], Prandtl: [1.0]}
     initial_conditions:          # per-file trajectories
@@ -45,7 +45,7 @@ from .system import System
 TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution", "time",
             "parameters", "initial_conditions", "expected_runs", "splits", "seed", "options",
             "well_compat", "ranks_per_run")
-TIME_KEYS = ("start", "dt_out", "n_frames")
+TIME_KEYS = ("start", "dt_out", "n_frames", "spinup")
 SPLIT_NAMES = ("train", "valid", "test")
 DEFAULT_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
@@ -317,6 +317,10 @@ def build_plan(system: System, cfg: dict) -> Plan:
     n_frames = _as_number("time.n_frames", time["n_frames"], integer=True, positive=True)
     if n_frames < 2:
         raise ConfigError(f"time.n_frames: need at least 2 frames, given {n_frames}")
+    spinup = _as_number("time.spinup", time.get("spinup", 0.0))
+    if spinup < 0:
+        raise ConfigError(f"time.spinup: must be >= 0 (simulated time before the first "
+                          f"stored frame), given {spinup:g}")
     seed = _as_number("seed", cfg.get("seed", 0), integer=True)
     if seed < 0:
         raise ConfigError(f"seed: must be >= 0, given {seed}")
@@ -371,7 +375,8 @@ def build_plan(system: System, cfg: dict) -> Plan:
     resolved = {
         "system": system.name, "dataset_name": name, "resolution": list(res),
         "stored_resolution": list(stored),
-        "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames},
+        "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames,
+                 **({"spinup": spinup} if spinup else {})},
         "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
         "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
         "ranks_per_run": rpr, "wellforge_version": __version__,
@@ -397,6 +402,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
             runs.append(RunSpec(run_id=run_id, index=index, system=system.name,
                                 dataset_name=name, params=dict(pc), ic=dict(ic), seed=run_seed,
                                 resolution=res, stored_resolution=stored, t_start=t_start,
-                                dt_out=dt_out, n_frames=n_frames, split=split_of[ii],
+                                dt_out=dt_out, n_frames=n_frames, spinup=spinup,
+                                split=split_of[ii],
                                 file_key=file_key, options=options, param_names=names))
     return Plan(system, resolved, runs)

@@ -475,10 +475,10 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
             stored_resolution: tuple[int, ...] | None = None,
             grid_options: dict[str, str] | None = None, card_source: str | None = None) -> str:
     """Convert handler outputs (one per trajectory) into the Well file ``out``."""
-    import dedalus
     import h5py
 
     from wellforge import __version__
+    from wellforge.schema.cardfile import card_json
     from wellforge.schema.writer import WellWriter
 
     from .resample import Resampler, stored_grid
@@ -539,9 +539,9 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
             for ax in card.axes:
                 writer.add_boundary_condition(
                     ax.name, ax.bc, variant=ax.bc_variant, fields=ax.bc_fields,
-                    values=(np.array([v for pair in ax.bc_values.values() for v in pair])
-                            if ax.bc_values else None))
-            writer.set_root_attrs(wellforge_system=system_name or card.name)
+                    values=ax.bc_values or None)
+            writer.set_root_attrs(wellforge_system=system_name or card.name,
+                                  wellforge_card=card_json(card))
             for i, (h, tp) in enumerate(zip(handlers, tplans)):
                 for k, srcs in enumerate(tp.sources):
                     frame = {}
@@ -588,7 +588,7 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
                 "resolution_stored": list(stored),
                 "options": grid_options,
                 "converted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "host": socket.gethostname(), "dedalus_version_reader": dedalus.__version__,
+                "host": socket.gethostname(), "dedalus_version_reader": _version("dedalus"),
                 "h5py_version": h5py.__version__, "numpy_version": np.__version__,
                 "wellforge_version": __version__,
             })
@@ -633,6 +633,17 @@ def add_convert_arguments(p):
                    help="spectral resampling as in generate (Fourier, Chebyshev axes)")
     p.add_argument("--option", action="append", default=[], metavar="AXIS_grid=MODE",
                    help="stored grid of a Chebyshev axis, e.g. y_grid=uniform")
+
+
+def _version(dist: str) -> str | None:
+    """An installed distribution's version (None: not installed; convert reads the
+    handler files with h5py alone)."""
+    import importlib.metadata
+
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def run_convert(args) -> int:

@@ -14,8 +14,33 @@ import logging
 import sys
 
 
+INSTALL_HINT = ("pip install 'wellforge[generate]' (it builds against MPI and FFTW: on Debian "
+                "apt-get install libopenmpi-dev libfftw3-mpi-dev first; scripts/install.sh "
+                "does it all)")
+
+
+def require_solvers(command: str) -> None:
+    """One line (ConfigError) when Dedalus or mpi4py is missing: the light install
+    (``pip install wellforge``) validates and inspects files but does not generate."""
+    import importlib.util
+
+    from wellforge.errors import ConfigError
+
+    def absent(name: str) -> bool:
+        try:
+            return importlib.util.find_spec(name) is None
+        except (ImportError, ValueError):  # e.g. sys.modules[name] = None
+            return True
+
+    missing = [m for m in ("mpi4py", "dedalus") if absent(m)]
+    if missing:
+        raise ConfigError(f"'{command}' needs {' and '.join(missing)}, which this installation "
+                          f"lacks: {INSTALL_HINT}")
+
+
 def dedalus():
     """Return ``dedalus.public`` configured for wellforge."""
+    require_solvers("generate")
     import dedalus.public as d3
     from dedalus.tools.config import config
 

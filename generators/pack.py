@@ -22,7 +22,7 @@ import os
 import h5py
 
 from wellforge.errors import ConfigError
-from wellforge.schema.reader import attr_list, attr_str, read_info, read_provenance
+from wellforge.schema.reader import attr_list, attr_str, bc_values, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
 
 logger = logging.getLogger("wellforge.pack")
@@ -52,9 +52,9 @@ def pack_file(shards: list[str], out_path: str) -> str:
         for name, g in f0["boundary_conditions"].items():
             bcs.append((attr_list(g.attrs["associated_dims"])[0], attr_str(g.attrs["bc_type"]),
                         name.split("_", 2)[2] if name.count("_") >= 2 else None,
-                        tuple(attr_list(g.attrs.get("associated_fields"))),
-                        g["values"][()] if "values" in g else None))
-        root_extra = {k: f0.attrs[k] for k in ("wellforge_system",) if k in f0.attrs}
+                        tuple(attr_list(g.attrs.get("associated_fields"))), bc_values(g)))
+        root_extra = {k: f0.attrs[k] for k in ("wellforge_system", "wellforge_card")
+                      if k in f0.attrs}
     per_traj = {k: [] for k in PER_TRAJECTORY}
     for p in shards:
         with h5py.File(p, "r") as f:

@@ -48,7 +48,7 @@ def calibrate(plan: Plan, steps: int) -> dict:
     per_step = (time.perf_counter() - t1) / max(steps, 1)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     dt = float(np.min(dts))
-    span = run.dt_out * (run.n_frames - 1)
+    span = run.span
     return {"steps": steps, "s_per_step": per_step, "build_s": build_s, "dt": dt,
             "at_max_dt": bool(dt >= c.max_dt), "fixed_dt": stepper.cfl is None,
             "steps_per_run": math.ceil(span / dt),

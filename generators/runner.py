@@ -21,6 +21,7 @@ import numpy as np
 
 from wellforge import __version__
 from wellforge.errors import DiskFull
+from wellforge.schema.cardfile import card_json
 from wellforge.schema.writer import WellWriter
 
 from .resample import Resampler
@@ -48,17 +49,24 @@ class RunSpec:
     n_frames: int
     split: str = "train"
     file_key: str = ""
+    spinup: float = 0.0  # simulated from t_start before the first stored frame
     options: dict[str, Any] = field(default_factory=dict)
     param_names: dict[str, str] = field(default_factory=dict)  # stored name per parameter
 
     @property
     def times(self) -> np.ndarray:
-        return self.t_start + self.dt_out * np.arange(self.n_frames)
+        """Stored times: ``t_start + spinup + k dt_out``."""
+        return self.t_start + self.spinup + self.dt_out * np.arange(self.n_frames)
+
+    @property
+    def span(self) -> float:
+        """Simulated time: the spin-up and the stored interval."""
+        return self.spinup + self.dt_out * (self.n_frames - 1)
 
     @property
     def cost(self) -> float:
         """Relative expected cost: grid points × simulated time span (refined by the queue)."""
-        return float(np.prod(self.resolution)) * self.dt_out * max(self.n_frames - 1, 1)
+        return float(np.prod(self.resolution)) * (self.span if self.span > 0 else self.dt_out)
 
 
 class RunFailed(Exception):
@@ -347,9 +355,9 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
         for ax in system.card.axes:
             writer.add_boundary_condition(
                 ax.name, ax.bc, variant=ax.bc_variant, fields=ax.bc_fields,
-                values=(np.array([v for pair in ax.bc_values.values() for v in pair])
-                        if ax.bc_values else None))
-        writer.set_root_attrs(wellforge_system=system.name)
+                values=ax.bc_values or None)
+        writer.set_root_attrs(wellforge_system=system.name,
+                              wellforge_card=card_json(system.card))
 
     def write_frame(k: int, t: float) -> None:
         """Gather, check and write one frame; every rank of the group takes part in every
@@ -377,7 +385,11 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
                 raise DiskFull(problem[1])
             raise RunFailed(problem[1], t)
 
-    clock = OutputClock(spec.times, threshold=c.threshold if cfl is not None else 0.0)
+    # with a spin-up the clock also lands on t_start (the IC, not stored): clock index
+    # lead + k is stored frame k
+    lead = 1 if spec.spinup > 0 else 0
+    clock = OutputClock(np.concatenate([[spec.t_start], spec.times]) if lead else spec.times,
+                        threshold=c.threshold if cfl is not None else 0.0)
     bar = _Progress(label, spec.t_start, float(spec.times[-1]), progress and leader)
     resumed = None
     try:
@@ -385,10 +397,10 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             k, t = checkpoint.restore(solver, cfl)
             if leader:
                 writer.resume(checkpoint.frames, k + 1)
-            clock.k, resumed = k + 1, {"frame": k, "time": t}
+            clock.k, resumed = lead + k + 1, {"frame": k, "time": t}
             logger.info("run %s resumed from its checkpoint at frame %d (t = %g)",
                         spec.run_id, k, t)
-        else:
+        elif not lead:
             for f in solver.state:  # store the state the solver evolves: the IC projected
                 f.change_layout("c")  # on the bases (e.g. grid noise loses its Nyquist mode)
             write_frame(0, spec.t_start)
@@ -405,9 +417,10 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
                 raise RunFailed(f"non-finite {watched_name}", solver.sim_time)
             if lands:
                 solver.sim_time = float(clock.times[clock.k])  # drop accumulated round-off
-                write_frame(clock.k, solver.sim_time)
-                if checkpoint is not None and checkpoint.due(clock.k, len(spec.times)):
-                    checkpoint.save(clock.k, solver, cfl, writer, comm)
+                k = clock.k - lead
+                write_frame(k, solver.sim_time)
+                if checkpoint is not None and checkpoint.due(k, len(spec.times)):
+                    checkpoint.save(k, solver, cfl, writer, comm)
                 clock.k += 1
                 bar.update(solver.sim_time, steps)
     except RunFailed as e:
@@ -454,7 +467,7 @@ def _simulate(system: System, spec: RunSpec, out_path: str, seed: int, comm, mes
             "cfl": asdict(c) if cfl is not None else {"fixed_dt": c.max_dt},
             "resolution_simulated": list(spec.resolution),
             "resolution_stored": list(spec.stored_resolution),
-            "output_times": "exact: steps shortened to land on t_start + k*dt_out",
+            "output_times": "exact: steps shortened to land on t_start + spinup + k*dt_out",
             "mpi": {"ranks": comm.size, "mesh": list(mesh) if mesh else None},
             "fftw_planning": "estimate",
             "dt_stats": {"min": result.dt_min, "max": result.dt_max, "mean": result.dt_mean,

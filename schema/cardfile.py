@@ -227,3 +227,11 @@ def card_to_mapping(card: SystemCard) -> dict:
             v["bounds"] = list(v["bounds"])
     d["references"], d["notes"] = list(d["references"]), list(d["notes"])
     return d
+
+
+def card_json(card: SystemCard) -> str:
+    """The card as JSON text, as files carry it (``@wellforge_card``): a dataset checked
+    where its system is not installed still has its card."""
+    import json
+
+    return json.dumps(card_to_mapping(card), sort_keys=True)

@@ -9,7 +9,7 @@ import json
 import h5py
 import numpy as np
 
-from .reader import attr_list, attr_str, attr_value, read_info
+from .reader import attr_list, attr_str, attr_value, bc_values, read_info, read_provenance
 
 #: provenance keys shown in the summary (all with --provenance)
 PROVENANCE_SUMMARY = ("generator", "system", "wellforge_version", "dedalus_version",
@@ -67,16 +67,9 @@ def describe(path: str) -> dict:
             bcs[k] = {"type": attr_str(g.attrs.get("bc_type", "")),
                       "dims": attr_list(g.attrs.get("associated_dims")),
                       "fields": attr_list(g.attrs.get("associated_fields")),
-                      "values": g["values"][()].tolist() if "values" in g else None}
-        prov = {}
-        if "provenance" in f:
-            for k, v in f["provenance"].attrs.items():
-                prov[k] = attr_value(v)
-            for k, d in f["provenance"].items():
-                if isinstance(d, h5py.Dataset) and d.size <= 64:
-                    prov[k] = d[()].tolist()
-                elif isinstance(d, h5py.Dataset):
-                    prov[k] = f"<{d.shape} {d.dtype}>"
+                      "values": bc_values(g)}
+        prov = {k: (v if not isinstance(v, list) or len(v) <= 64 else f"<{len(v)} entries>")
+                for k, v in read_provenance(f).items()}
     return {
         "path": path, "dataset_name": info.dataset_name, "grid_type": info.grid_type,
         "n_trajectories": info.n_trajectories, "n_steps": info.n_steps,

@@ -47,6 +47,23 @@ def read_provenance(f: h5py.File) -> dict:
     return out
 
 
+def bc_values(g: h5py.Group) -> dict[str, list[float]] | None:
+    """Prescribed values of a boundary-condition group, {field or component: [low, high]}:
+    ``@wellforge_values``, or an older file's ``values`` dataset when it holds one pair
+    for every associated field; None when the group prescribes none (or in a form that
+    needs the file's fields to read: see the validator's WF210)."""
+    if spec.BC_VALUES_ATTR in g.attrs:
+        try:
+            data = json.loads(attr_str(g.attrs[spec.BC_VALUES_ATTR]))
+        except ValueError:
+            return None
+        return data if isinstance(data, dict) else None
+    if "values" in g and isinstance(g["values"], h5py.Dataset) and g["values"].size == 2:
+        lo, hi = (float(x) for x in g["values"][()].ravel())
+        return {n: [lo, hi] for n in attr_list(g.attrs.get("associated_fields"))} or None
+    return None
+
+
 def attr_list(v) -> list[str]:
     if v is None:
         return []

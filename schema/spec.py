@@ -11,7 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
+#: versions the reader and validator know: 1.1 keeps /provenance to attributes, BC values
+#: in @wellforge_values and the system card in @wellforge_card (the Well's tools refuse
+#: datasets they do not know); 1.0 had provenance arrays and BC 'values' as datasets
+KNOWN_SCHEMA_VERSIONS = ("1.0", "1.1")
 
 #: Boundary-condition codes as the Well's loader maps them (``BoundaryCondition`` enum).
 BC_CODES: dict[str, int] = {"WALL": 0, "OPEN": 1, "PERIODIC": 2}
@@ -25,6 +29,8 @@ FIELD_GROUPS: dict[int, str] = {0: "t0_fields", 1: "t1_fields", 2: "t2_fields"}
 #: Groups every Well file has (the loader indexes all of them).
 REQUIRED_GROUPS = ("dimensions", "scalars", "boundary_conditions", *FIELD_GROUPS.values())
 PROVENANCE_GROUP = "provenance"
+#: JSON attribute of a boundary-condition group: {field or component: [low, high]}
+BC_VALUES_ATTR = "wellforge_values"
 DIMENSION_NAMES = ("x", "y", "z", "theta", "phi", "log_r")  # names miniwell accepts
 
 
@@ -110,7 +116,10 @@ BOUNDARY = ObjectRule(
     ),
     extra=("dataset 'mask': bool, shape = sizes of associated dims, True at both ends of "
            "the axis (an empty periodic mask is read as OPEN by the Well's loader)",
-           "optional dataset 'values': the prescribed boundary values"),
+           f"optional attribute '{BC_VALUES_ATTR}' (wf): JSON mapping of field or component "
+           "name to its prescribed [low, high] values (no 'values' dataset: the Well's "
+           "create_mini_well refuses datasets it does not know; older wellforge files with "
+           "a 'values' dataset are still read)"),
 )
 PROVENANCE = ObjectRule(
     "provenance", "/provenance",

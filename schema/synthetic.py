@@ -55,7 +55,7 @@ def write_file(path: str, *, n_traj=2, n_time=5, nx=16, ny=8, param=1.0, dt=0.5,
         w.add_field("T", order=2, units="Pa")
         w.add_boundary_condition("x", "PERIODIC")
         w.add_boundary_condition("y", "WALL", variant="noslip", fields=("velocity",),
-                                 values=np.zeros(2))
+                                 values={"velocity": (0.0, 0.0)})
         w.set_provenance({"generator": "wellforge.schema.synthetic", "seeds": list(range(n_traj))})
         for i in range(n_traj):
             for k in range(n_time):

@@ -34,6 +34,15 @@ from . import spec
 from .units import check_units
 
 
+def _json_default(v):
+    """numpy values in provenance as plain JSON numbers and lists."""
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
 @dataclass
 class _Field:
     name: str
@@ -188,9 +197,13 @@ class WellWriter:
                                    sample_varying, time_varying, np.zeros(shape, bool))
 
     def add_boundary_condition(self, dim: str, bc_type: str, *, variant: str | None = None,
-                               fields: tuple[str, ...] = (), values: np.ndarray | None = None
-                               ) -> None:
-        """Boundary condition on one axis; its mask is True at both ends of the axis."""
+                               fields: tuple[str, ...] = (),
+                               values: Mapping[str, tuple[float, float]] | None = None) -> None:
+        """Boundary condition on one axis; its mask is True at both ends of the axis.
+
+        ``values``: prescribed values at the (low, high) end by field or component name
+        (``{"buoyancy": (1, 0), "velocity_x": (0, 0)}``), stored as the JSON attribute
+        ``@wellforge_values`` (the Well's tools refuse a ``values`` dataset there)."""
         self._declaring(f"boundary_conditions/{dim}")
         if dim not in self.dims:
             raise SchemaError(f"boundary condition on {dim!r}: no such dimension "
@@ -199,8 +212,14 @@ class WellWriter:
             name = spec.bc_group_name(dim, bc_type, variant)
         except ValueError as e:
             raise SchemaError(f"boundary_conditions/{dim}: {e}") from None
+        if values is not None:
+            try:
+                values = {str(k): [float(v[0]), float(v[1])] for k, v in dict(values).items()}
+            except (TypeError, ValueError, IndexError):
+                raise SchemaError(f"boundary_conditions/{name}: values must map field or "
+                                  "component names to (low, high) pairs") from None
         self.bcs.append(dict(name=name, dim=dim, bc_type=bc_type.upper(), fields=list(fields),
-                             values=values))
+                             values=values or None))
 
     def set_provenance(self, provenance: Mapping) -> None:
         """Record provenance (``/provenance``): scalars and strings become attributes,
@@ -262,7 +281,7 @@ class WellWriter:
             mask[[0, -1]] = True
             g.create_dataset("mask", data=mask)
             if bc["values"] is not None:
-                g.create_dataset("values", data=np.asarray(bc["values"], dtype=np.float32))
+                g.attrs[spec.BC_VALUES_ATTR] = json.dumps(bc["values"], sort_keys=True)
 
         space = self._spatial_shape()
         D = len(space)
@@ -357,19 +376,21 @@ class WellWriter:
 
     # -- finishing ------------------------------------------------------------------
     def _write_provenance(self, f: h5py.File) -> None:
+        """``/provenance`` holds attributes only: the Well's tools copy a group's
+        attributes but refuse datasets they do not know (``create_mini_well``). Mappings
+        and sequences (per-trajectory seeds, wall times, ...) are JSON text."""
         g = f.require_group(spec.PROVENANCE_GROUP)
         g.attrs["wellforge_version"] = __version__
         g.attrs["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         for k, v in self.provenance.items():
-            if isinstance(v, np.ndarray) or (isinstance(v, (list, tuple)) and v
-                                             and all(isinstance(x, (int, float)) for x in v)):
-                g.create_dataset(k, data=np.asarray(v))
-            elif isinstance(v, (Mapping, list, tuple)):
-                g.attrs[k] = json.dumps(v, sort_keys=True, default=str)
+            if isinstance(v, np.ndarray):
+                v = v.tolist()
+            if isinstance(v, (Mapping, list, tuple)):
+                g.attrs[k] = json.dumps(v, sort_keys=True, default=_json_default)
             elif v is None:
                 g.attrs[k] = "null"
             else:
-                g.attrs[k] = v
+                g.attrs[k] = v.item() if isinstance(v, np.generic) else v
 
     def close(self) -> str:
         """Check completeness, finish provenance and move the file into place."""

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install everything wellforge needs into ./.venv (idempotent).
 #
-#   scripts/install.sh            core + test extras
-#   WELLFORGE_EXTRAS=test,well scripts/install.sh
+#   scripts/install.sh            core + generate + test extras
+#   WELLFORGE_EXTRAS=generate,test,well scripts/install.sh
+#
+# (Only checking files? 'pip install wellforge' needs no MPI, FFTW or compiler.)
 #
 # On a Debian/Ubuntu machine as root, missing system libraries (Open MPI, FFTW with
 # MPI) are installed with apt-get. Elsewhere (a cluster with modules) point the
@@ -15,7 +17,7 @@ cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 VENV=${WELLFORGE_VENV:-$ROOT/.venv}
 PYTHON=${PYTHON:-python3}
-EXTRAS=${WELLFORGE_EXTRAS:-test}
+EXTRAS=${WELLFORGE_EXTRAS:-generate,test}
 DEDALUS_VERSION=3.0.5
 say() { echo "[install] $*"; }
 die() { echo "[install] error: $*" >&2; exit 1; }

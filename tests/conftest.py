@@ -1,5 +1,6 @@
 """Shared fixtures. Validator tests: a clean synthetic dataset built once per session
-(``schema.synthetic.write_dataset``) and copied fresh for each test that mutates it."""
+(``schema.synthetic.write_dataset``) and copied fresh for each test that mutates it.
+Generator tests: each system's ``tiny`` dataset, generated once per session (``tiny``)."""
 
 from __future__ import annotations
 
@@ -26,3 +27,27 @@ def wf_dataset(clean_dataset_template, tmp_path):
     dst = tmp_path / "synthetic"
     shutil.copytree(clean_dataset_template, dst)
     return str(dst)
+
+
+class TinyDatasets:
+    """``tiny(name)``: the path of system ``name``'s tiny dataset, generated on first use
+    (``wellforge generate NAME --preset tiny`` into ``tiny.out``). Read it; copy it first
+    to change it."""
+
+    def __init__(self, out):
+        self.out = out
+        self._done: dict[str, str] = {}
+
+    def __call__(self, name: str) -> str:
+        if name not in self._done:
+            from wellforge.cli import main
+
+            assert main(["generate", name, "--preset", "tiny", "--out", str(self.out),
+                         "--no-progress"]) == 0, name
+            self._done[name] = str(self.out / name)
+        return self._done[name]
+
+
+@pytest.fixture(scope="session")
+def tiny(tmp_path_factory):
+    return TinyDatasets(tmp_path_factory.mktemp("tiny"))

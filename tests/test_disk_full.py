@@ -60,7 +60,9 @@ def test_disk_full_while_packing_keeps_the_runs_then_resumes(tinyfs):
     # room for the preflight estimate and the shards, not for shards + packed files
     resize(tinyfs, "4M")
     out = tinyfs / "o"
-    common = ["generate", "shear_flow", "--out", str(out), "--no-progress"]
+    # the sizes above are those of the tiny preset at 32 x 64 without a spin-up
+    common = ["generate", "shear_flow", "--out", str(out), "--no-progress", "--set",
+              "resolution=32,64", "--set", "stored_resolution=32,64", "--set", "spinup=0"]
     p = run(*common)
     assert p.returncode == 4, p.stdout + p.stderr[-2000:]
     assert "MiB reserve for writing" in p.stderr and "Traceback" not in p.stderr

@@ -18,6 +18,7 @@ from wellforge.cli import main
 from wellforge.errors import ConfigError
 from wellforge.schema.cardfile import card_from_mapping, card_to_mapping, load_card
 from wellforge.schema.dataset import SPLITS, split_files
+from wellforge.schema.reader import read_provenance
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXAMPLE = os.path.join(ROOT, "examples", "advection_diffusion")
@@ -94,7 +95,7 @@ def test_plugin_dataset_validates_and_matches_the_exact_solution(example_dataset
             X, Y = np.meshgrid(f["dimensions/x"][()].astype(np.float64),
                                f["dimensions/y"][()].astype(np.float64), indexing="ij")
             prov = f["provenance"]
-            seeds, ics = prov["seeds"][()], json.loads(prov.attrs["ic"])
+            seeds, ics = read_provenance(f)["seeds"], json.loads(prov.attrs["ic"])
             params = json.loads(prov.attrs["parameters"])
         for i, (seed, ic) in enumerate(zip(seeds, ics)):
             exact = np.stack([exact_solution(X, Y, tk, params, ic, int(seed)) for tk in t])

@@ -29,7 +29,7 @@ ENV = {**os.environ, "OMP_NUM_THREADS": "1", "NUMEXPR_MAX_THREADS": "1",
 #: rayleigh_benard's parameters, written in the order opposite to the card's (Rayleigh,
 #: Prandtl): the file names must not depend on it
 RB = ["rayleigh_benard", "--set", "n_frames=4", "--set", "Prandtl=1", "--set",
-      "Rayleigh=1e6,1e7", "--no-progress"]
+      "Rayleigh=1e6,1e7", "--set", "spinup=0", "--no-progress"]
 
 
 def wf(*args, **kw) -> subprocess.CompletedProcess:

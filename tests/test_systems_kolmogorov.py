@@ -111,10 +111,8 @@ def test_non_integer_forcing_wavenumber_is_a_config_error():
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("kf")
-    assert main(["generate", NAME, "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
-    return str(out / NAME)
+def dataset(tiny):
+    return tiny(NAME)
 
 
 def test_tiny_dataset_follows_the_spec_and_validates(dataset):

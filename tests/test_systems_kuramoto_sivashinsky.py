@@ -53,10 +53,8 @@ def test_l22_is_chaotic_with_order_one_amplitude_and_conserved_mean(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("ks")
-    assert main(["generate", NAME, "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
-    return str(out / NAME)
+def dataset(tiny):
+    return tiny(NAME)
 
 
 def test_tiny_1d_dataset_follows_the_spec_and_validates(dataset):

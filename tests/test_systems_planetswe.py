@@ -136,10 +136,8 @@ def test_mass_is_conserved(tmp_path, forcing):
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    out = tmp_path_factory.mktemp("sw")
-    assert main(["generate", NAME, "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
-    return str(out / NAME)
+def dataset(tiny):
+    return tiny(NAME)
 
 
 def test_tiny_dataset_has_the_wells_layout_and_validates(dataset):
@@ -151,19 +149,21 @@ def test_tiny_dataset_has_the_wells_layout_and_validates(dataset):
                 assert f.attrs["grid_type"] == "equiangular"
                 assert list(f["dimensions"].attrs["spatial_dims"]) == ["theta", "phi"]
                 assert set(f["boundary_conditions"]) == {"theta_open", "phi_periodic"}
-                np.testing.assert_allclose(f["dimensions/theta"][()],
-                                           np.pi - (np.arange(32) + 0.5) * np.pi / 32,
+                np.testing.assert_allclose(f["dimensions/theta"][()],  # tiny: 48 x 96
+                                           np.pi - (np.arange(48) + 0.5) * np.pi / 48,
                                            rtol=1e-6)
                 np.testing.assert_allclose(f["dimensions/phi"][()],
-                                           2 * np.pi * np.arange(64) / 64, rtol=1e-6)
+                                           2 * np.pi * np.arange(96) / 96, rtol=1e-6)
                 assert f["dimensions/time"].attrs["units"] == "hour"
                 assert f["t0_fields/height"].attrs["units"] == "m"
                 assert f["t1_fields/velocity"].attrs["units"] == "m/s"
-                assert f["t1_fields/velocity"].shape == (1, 10, 32, 64, 2)
+                assert f["t1_fields/velocity"].shape == (1, 10, 48, 96, 2)
                 ic = json.loads(f["provenance"].attrs["ic"])[0]
-                if ic["ic"] == "galewsky":  # zonal jet: (u_theta, u_phi) = (0, ≈ 80 m/s peak)
+                if ic["ic"] == "galewsky":
+                    # the zonal jet (IC: u_theta = 0, u_phi ≈ 80 m/s peak) after the tiny
+                    # preset's 5-day spin-up: still a jet, with waves of its instability
                     u = f["t1_fields/velocity"][0, 0]
-                    assert np.abs(u[..., 0]).max() < 1e-3 and 50 < u[..., 1].max() < 85
+                    assert 50 < u[..., 1].max() < 95 and np.abs(u[..., 0]).max() > 1.0
     assert main(["validate", dataset]) == 0
 
 

@@ -23,7 +23,7 @@ from wellforge.validate.runner import validate
 from wellforge.cli import main
 
 #: small versions of each generator's tiny preset: one parameter set, 3-4 frames, 3 runs
-#: (one per split)
+#: (one per split), no spin-up
 SYSTEMS = {
     "shear_flow": ["Reynolds=1e4", "Schmidt=1", "n_frames=4", "resolution=16,32",
                    "stored_resolution=16,32"],
@@ -43,7 +43,8 @@ SYSTEMS = {
 def generated(tmp_path_factory):
     out = tmp_path_factory.mktemp("wf_physics_gen")
     for name, sets in SYSTEMS.items():
-        args = ["generate", name, "--preset", "tiny", "--out", str(out), "--no-progress"]
+        args = ["generate", name, "--preset", "tiny", "--out", str(out), "--no-progress",
+                "--set", "spinup=0"]
         for s in sets:
             args += ["--set", s]
         assert main(args) == 0, name
@@ -152,8 +153,10 @@ def rayleigh_out_of_range(p):
 
 @mutation("WF209", "kolmogorov_flow", "/")
 def unknown_system(p):
+    """An unknown system and no card embedded: nothing to check the file against."""
     with edit(p) as f:
         f.attrs["wellforge_system"] = "no_such_system"
+        del f.attrs["wellforge_card"]
 
 
 @mutation("WF400", "shear_flow", "/t0_fields/tracer")
@@ -334,7 +337,8 @@ def write_chebyshev_fixture(path, *, embed=True, nx=32, ny=24, nt=6):
         w.add_field("C", order=2, units="1")
         w.add_boundary_condition("x", "PERIODIC")
         w.add_boundary_condition("y", "WALL", variant="dirichlet", fields=("b", "velocity"),
-                                 values=np.array([1, 0, 0, 0, 0, 0], float))
+                                 values={"b": (1, 0), "velocity_x": (0, 0),
+                                         "velocity_y": (0, 0)})
         if embed:
             w.set_root_attrs(wellforge_card=yaml.safe_dump(CHEB_CARD))
         for i, tt in enumerate(t):
@@ -517,6 +521,19 @@ def test_generic_no_slip_wall_from_the_files_values(wf_dataset):
                for f in hits(rep, "WF402"))
 
 
+def test_an_older_files_values_dataset_is_still_read(wf_dataset):
+    """Files of schema 1.0 carry a ``values`` dataset instead of ``@wellforge_values``."""
+    p = os.path.join(wf_dataset, TRAIN)
+    with edit(p) as f:
+        g = f["boundary_conditions/y_wall_noslip"]
+        del g.attrs["wellforge_values"]
+        g["values"] = np.zeros(2, np.float32)
+        f.attrs["wellforge_schema"] = "1.0"
+        _frames_offset(f, "t1_fields/velocity", lambda k, a: a + np.array([0.0, 0.05]))
+    rep, _ = run([p])
+    assert {f.code for f in rep.findings} == {"WF402"}
+
+
 def test_symmetric_flag_is_checked_without_a_card(wf_dataset):
     p = os.path.join(wf_dataset, TRAIN)
     with edit(p) as f:
@@ -530,8 +547,10 @@ def test_symmetric_flag_is_checked_without_a_card(wf_dataset):
 
 
 def test_unmatched_bc_values_and_units_across_files(wf_dataset):
+    """Values in a layout that cannot be matched to the fields: an older file's ``values``
+    dataset of 3 numbers (still read: 2 or 2 per component)."""
     with edit(os.path.join(wf_dataset, TRAIN)) as f:
-        del f["boundary_conditions/y_wall_noslip/values"]
+        del f["boundary_conditions/y_wall_noslip"].attrs["wellforge_values"]
         f["boundary_conditions/y_wall_noslip/values"] = np.zeros(3, np.float32)
     with edit(os.path.join(wf_dataset, "data/train/synthetic_alpha_2.hdf5")) as f:
         f["t1_fields/velocity"].attrs["units"] = "km/s"
@@ -692,7 +711,7 @@ def test_a_well_style_file_is_checked_against_the_shipped_card(copy_of, system):
     the data still satisfy it (shear_flow renamed to the Well's 'Rayleigh' quirk)."""
     p = copy_of(system)
     with edit(p) as f:
-        for k in ("wellforge_system", "wellforge_schema"):
+        for k in ("wellforge_system", "wellforge_schema", "wellforge_card"):
             del f.attrs[k]
         del f["provenance"]
         f.visititems(lambda n, o: o.attrs.__delitem__("units") if "units" in o.attrs else None)

@@ -21,6 +21,27 @@ def require_well() -> None:
         pytest.importorskip("the_well", reason="optional extra: pip install -e .[well]")
 
 
+def well_benchmark_model(module: str, cls: str):
+    """A model class of ``the_well.benchmark.models`` (the Well's code, unchanged).
+
+    The package's ``__init__`` imports every model, and some need ``timm`` or
+    ``neuraloperator`` (which pull a CUDA build of another torch); the models used here
+    need neither. So the package is entered without running its ``__init__``: its modules
+    are imported from its directory as they are."""
+    import importlib
+    import sys
+    import types
+
+    import the_well.benchmark as bench
+
+    name = "the_well.benchmark.models"
+    if name not in sys.modules:
+        pkg = types.ModuleType(name)
+        pkg.__path__ = [os.path.join(os.path.dirname(bench.__file__), "models")]
+        sys.modules[name] = pkg
+    return getattr(importlib.import_module(f"{name}.{module}"), cls)
+
+
 def assert_loads_in_well(root: str) -> int:
     """Iterate every sample of every split with ZScore normalisation; return sample count."""
     from the_well.data import WellDataset

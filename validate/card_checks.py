@@ -80,7 +80,8 @@ def axes_match_card(ctx):
 
     An axis on one side only or in another order, a boundary condition on an axis the
     card (or the file) does not have, a different type (PERIODIC, WALL, OPEN), or wall
-    values in the file's ``values`` dataset that differ from the card's ``bc_values``."""
+    values prescribed in the file (``@wellforge_values``, or an older ``values`` dataset)
+    that differ from the card's ``bc_values``."""
     card = _card(ctx)
     if card is None:
         return
@@ -138,7 +139,7 @@ def _values_vs_card(ctx, card, bc, a, dims):
             if want is not None and not (math.isclose(want[0], lo, abs_tol=1e-6)
                                          and math.isclose(want[1], hi, abs_tol=1e-6)):
                 label = physics.labels(ctx, f)[c] if c < len(physics.labels(ctx, f)) else fname
-                yield Issue(bc["path"] + "/values", f"{label}: wall values ({lo:g}, {hi:g}) "
+                yield Issue(bc["path"], f"{label}: wall values ({lo:g}, {hi:g}) "
                             f"in the file, ({want[0]:g}, {want[1]:g}) in {_cn(card)}",
                             expected=list(want), observed=[lo, hi])
 
@@ -261,16 +262,19 @@ def card_usable(ctx):
 
 
 @check("WF210", level=2, severity="warning",
-       fix="store 'values' as one (low, high) pair for all associated fields, or one pair "
-           "per component of the associated fields, in order")
+       fix="store @wellforge_values as JSON {field or component: [low, high]} (or, in a "
+           "'values' dataset, one (low, high) pair for all associated fields or one pair "
+           "per component of the associated fields, in order)")
 def bc_values_readable(ctx):
-    """A boundary-condition group's ``values`` cannot be matched to its fields.
+    """A boundary-condition group's prescribed values cannot be matched to its fields.
 
-    Wall values are read as one (low, high) pair for every associated field, or one pair
-    per component of the associated fields in order; anything else cannot be checked."""
+    Wall values are read from ``@wellforge_values`` (JSON: field or component name ->
+    [low, high]) or, in older files, a ``values`` dataset holding one (low, high) pair
+    for every associated field, or one pair per component of the associated fields in
+    order; anything else cannot be checked."""
     from .structure import _bc_groups
 
     for bc in _bc_groups(ctx):
         why = physics.file_values_problem(ctx, bc)
         if why:
-            yield Issue(bc["path"] + "/values", why)
+            yield Issue(bc["path"], why)

@@ -7,10 +7,13 @@ and the invariants (conserved, bounded, divergence-free, symmetric, ...). The va
 picks one per file, first match wins:
 
 1. ``--card CARD.yaml`` (``Options.card``): the card a contributor gives for the run;
-2. root ``@wellforge_card``: a card embedded in the file (YAML or JSON text);
-3. root ``@wellforge_system`` (wellforge's own files): the card of that registered system
-   (built-in or plugin), else a card of that name shipped with the validator;
-4. root ``@dataset_name``: a card shipped with the validator (``validate/cards/*.yaml``:
+2. root ``@wellforge_system`` (wellforge's own files) naming a registered system (built-in
+   or plugin): that system's card;
+3. root ``@wellforge_card``: the card embedded in the file (YAML or JSON text; wellforge
+   writes the card of the system that made the data), so a dataset checked where its
+   plugin is not installed still gets its card's checks (the note says so);
+4. ``@wellforge_system`` naming a card shipped with the validator;
+5. root ``@dataset_name``: a card shipped with the validator (``validate/cards/*.yaml``:
    the Well's datasets, including those wellforge does not generate), else a registered
    system of that name.
 
@@ -209,9 +212,17 @@ def _find(ctx) -> Lookup:
         except ConfigError as e:
             return Lookup(None, "the card given with --card is invalid", str(e))
     root = ctx.get("/")
+    sysname = read_attr(root, "wellforge_system") if root is not None else MISSING
+    name = attr_str(sysname) if isinstance(sysname, (str, bytes)) else None
+    if name is not None:
+        c = system_card(name)
+        if c is not None:
+            return Lookup(c, f"@wellforge_system = {name!r}: {c.source}")
     emb = read_attr(root, "wellforge_card") if root is not None else MISSING
     if isinstance(emb, (str, bytes)):
         text = attr_str(emb)
+        absent = (f"; the system {name!r} is not installed here" if name is not None
+                  else "")
         try:
             data = json.loads(text) if text.lstrip().startswith("{") else None
             card = (
@@ -219,14 +230,12 @@ def _find(ctx) -> Lookup:
                 if data is not None
                 else card_from_text(text, "@wellforge_card")
             )
-            return Lookup(card, "embedded in the file (@wellforge_card)")
+            return Lookup(card, f"embedded in the file (@wellforge_card){absent}")
         except (ConfigError, ValueError) as e:
             problem = f"the embedded @wellforge_card is not a valid card: {e}"
             return Lookup(None, problem, problem)
-    sysname = read_attr(root, "wellforge_system") if root is not None else MISSING
-    if isinstance(sysname, (str, bytes)):
-        name = attr_str(sysname)
-        c = system_card(name) or _builtin(name)
+    if name is not None:
+        c = _builtin(name)
         if c is not None:
             return Lookup(c, f"@wellforge_system = {name!r}: {c.source}")
         problem = (

@@ -16,15 +16,18 @@ boundary-condition metadata and, when there is one, its system card
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass, field
 
 import numpy as np
+from wellforge.schema import spec
 from wellforge.schema.reader import attr_str
 
 from . import quadrature as q
 from .cards import Card, Lookup, component_index, find_card
-from .context import as_bool, as_str_list, read_attr
+from .context import MISSING, as_bool, as_str_list, read_attr
 
 #: t1 fields the wall rules treat as a flow (no-penetration, no-slip)
 FLOW = re.compile(r"(velocity|momentum)", re.IGNORECASE)
@@ -244,11 +247,49 @@ class _Targets:
         self.why.setdefault(fname, reason)
 
 
+def _values_attr(ctx, bc):
+    """The parsed ``@wellforge_values`` of a BC group: (mapping or None, problem or None)."""
+    v = read_attr(ctx.get(bc["path"]), spec.BC_VALUES_ATTR)
+    if v is MISSING:
+        return None, None
+    where = f"{bc['path']}@{spec.BC_VALUES_ATTR}"
+    try:
+        data = json.loads(attr_str(v))
+    except (ValueError, TypeError, UnicodeDecodeError):
+        return None, f"{where} is not JSON text"
+    if not isinstance(data, dict) or not all(
+            isinstance(p, list) and len(p) == 2 and all(isinstance(x, (int, float))
+                                                      and math.isfinite(x) for x in p)
+            for p in data.values()):
+        return None, f"{where} must map field or component names to [low, high] numbers"
+    return data, None
+
+
+def _component(key: str, fields, dims) -> tuple[str, int | None] | None:
+    """(field, component or None for all) named by a field or component name."""
+    if key in fields:
+        return key, None
+    for f in fields.values():
+        names = spec.component_names(f.name, f.order, dims) if f.order else []
+        if key in names:
+            return f.name, names.index(key)
+    return None
+
+
 def _file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float]]:
-    """(field, component or None, low value, high value) from a BC group's ``values``
-    dataset: either one (low, high) pair for every associated field, or one pair per
-    component of the associated fields in order. Anything else is not interpreted
-    (WF210)."""
+    """(field, component or None, low value, high value) prescribed by a BC group: its
+    ``@wellforge_values`` (name -> [low, high]) or, in older files, a ``values`` dataset
+    holding one (low, high) pair for every associated field or one pair per component of
+    the associated fields in order. Anything else is not interpreted (WF210)."""
+    data, _ = _values_attr(ctx, bc)
+    if data is not None:
+        dims = list(ctx.layout.spatial_dims or [])
+        out = []
+        for key, (lo, hi) in data.items():
+            hit = _component(key, fields, dims)
+            if hit is not None:
+                out.append((hit[0], hit[1], float(lo), float(hi)))
+        return out
     path = bc["path"] + "/values"
     if ctx.kind(path) != "dataset":
         return []
@@ -272,12 +313,22 @@ def _file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float
 
 
 def file_values_problem(ctx, bc) -> str | None:
-    """Why a BC group's ``values`` dataset cannot be matched to its fields, or None."""
+    """Why a BC group's prescribed values cannot be matched to its fields, or None."""
+    lay = ctx.layout
+    fields = {f.name: f for f in lay.fields}
+    data, problem = _values_attr(ctx, bc)
+    if problem:
+        return problem
+    if data is not None:
+        dims = list(lay.spatial_dims or [])
+        bad = [k for k in data if _component(k, fields, dims) is None]
+        if bad:
+            return (f"{bc['path']}@{spec.BC_VALUES_ATTR} names {bad[0]!r}, which is neither "
+                    "a field nor a component of the file")
+        return None
     path = bc["path"] + "/values"
     if ctx.kind(path) != "dataset":
         return None
-    lay = ctx.layout
-    fields = {f.name: f for f in lay.fields}
     D = len(lay.spatial_dims or [])
     names = as_str_list(read_attr(ctx.get(bc["path"]), "associated_fields"))
     ds = ctx.get(path)

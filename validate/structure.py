@@ -710,7 +710,7 @@ def provenance(ctx):
         if as_str(read_attr(g, a.name)) is None:
             yield Issue(p, f"/provenance@{a.name} is missing or not a string", severity=sev)
     ver = read_attr(ctx.get("/"), "wellforge_schema")
-    if ver is not MISSING and as_str(ver) != spec.SCHEMA_VERSION:
+    if ver is not MISSING and as_str(ver) not in spec.KNOWN_SCHEMA_VERSIONS:
         yield Issue("/", f"@wellforge_schema {ver!r} is not the version this validator "
                     f"knows ({spec.SCHEMA_VERSION})", expected=spec.SCHEMA_VERSION,
                     observed=str(ver), severity=Severity.WARNING)

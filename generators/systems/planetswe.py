@@ -101,8 +101,10 @@ class PlanetSWE(System):
     option_choices = {"forcing": ("on", "off"), "hyperviscosity": ("on", "off"),
                       "theta_grid": ("equiangular", "gauss")}
     presets = {
-        "tiny": dict(resolution=[32, 64], stored_resolution=[32, 64],
-                     time=dict(dt_out=1.0, n_frames=10), parameters={},
+        # tiny: 5 days of spin-up: the Galewsky jet's barotropic instability has started
+        # (waves on the jet), the random balanced states have evolved
+        "tiny": dict(resolution=[48, 96], stored_resolution=[48, 96],
+                     time=dict(dt_out=1.0, n_frames=10, spinup=120.0), parameters={},
                      initial_conditions={"list": [{"ic": "galewsky"},
                                                   {"ic": "random", "realization": 0},
                                                   {"ic": "random", "realization": 1}]},

@@ -75,10 +75,12 @@ class RayleighBenard(System):
     options = {"y_grid": "chebyshev"}
     option_choices = {"y_grid": ("chebyshev", "uniform")}
     presets = {
+        # tiny: convection rolls (spin-up 20 free-fall times from noise of 1 %)
         "tiny": dict(resolution=[64, 16], stored_resolution=[64, 16],
-                     time=dict(dt_out=0.25, n_frames=12),
+                     time=dict(dt_out=0.25, n_frames=12, spinup=20.0),
                      parameters={"zip": {"Rayleigh": [1e6, 1e7], "Prandtl": [1.0, 1.0]}},
-                     initial_conditions={"product": {"dT": [1.0], "realization": [0, 1, 2]}},
+                     initial_conditions={"product": {"dT": [1.0], "noise": [0.01],
+                                                     "realization": [0, 1, 2]}},
                      expected_runs=6),
         "well": dict(resolution=[512, 128], stored_resolution=[512, 128],
                      time=dict(dt_out=0.25, n_frames=200),

@@ -10,6 +10,7 @@ import pytest
 from wellforge.cli import main
 from wellforge.generators.registry import available
 from wellforge.schema.dataset import SPLITS, split_files
+from wellforge.schema.reader import read_provenance
 from wellforge_advection_diffusion.system import exact_solution
 
 NAME = "advection_diffusion"
@@ -34,7 +35,7 @@ def test_data_follow_the_exact_solution(dataset):
             t = f["dimensions/time"][()].astype(np.float64)
             x, y = f["dimensions/x"][()], f["dimensions/y"][()]
             prov = f["provenance"]
-            seeds, ics = prov["seeds"][()], json.loads(prov.attrs["ic"])
+            seeds, ics = read_provenance(f)["seeds"], json.loads(prov.attrs["ic"])
             params = json.loads(prov.attrs["parameters"])
         X, Y = np.meshgrid(x.astype(np.float64), y.astype(np.float64), indexing="ij")
         for i, (seed, ic) in enumerate(zip(seeds, ics)):
