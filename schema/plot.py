@@ -17,6 +17,7 @@ component: ``velocity_x``). matplotlib is imported only here (extra ``wellforge[
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 
 import numpy as np
@@ -416,7 +417,8 @@ def preview_images(root: str, out_dir: str = "previews", kind: str = "png",
 # -- CLI ---------------------------------------------------------------------------------
 
 def add_plot_arguments(p):
-    p.add_argument("file", help="a Well-layout HDF5 file")
+    p.add_argument("file", help="a Well-layout HDF5 file, or a dataset directory (its first "
+                   "train file)")
     p.add_argument("--field", required=True, help="a field (vectors and tensors: magnitude) "
                    "or a component as the Well names it (velocity_x)")
     p.add_argument("--out", required=True, help="output .png (panels) or .gif (animation)")
@@ -437,7 +439,17 @@ def add_plot_arguments(p):
 def run_plot(args) -> int:
     if args.dpi < 10 or args.dpi > 1000:
         raise ConfigError(f"--dpi {args.dpi}: expected 10 … 1000")
-    out = plot_file(args.file, args.field, args.out, traj=args.traj, times=args.times,
+    path = args.file
+    if os.path.isdir(path):
+        from .dataset import SPLITS, split_files
+
+        files = [p for s in SPLITS for p in split_files(path, s)]
+        if not files:
+            raise ConfigError(f"{path}: no data files under data/train, data/valid or "
+                              "data/test; give a file or a dataset directory")
+        path = files[0]
+        print(f"{path}:", file=sys.stderr)
+    out = plot_file(path, args.field, args.out, traj=args.traj, times=args.times,
                     size=args.size, dpi=args.dpi, projection=args.projection,
                     aspect=args.aspect, slice_=args.slice_, fps=args.fps)
     from PIL import Image

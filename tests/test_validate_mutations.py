@@ -543,6 +543,12 @@ def metadata_counts_wrong(root):
 
 @mutation("WF540", exit_code=0)
 def dataset_trajectory_scaled_1000(root):
+    """One parameter set in every split (the Well's layout), one trajectory scaled: WF540
+    compares trajectories of the same parameters."""
+    for s in ("train", "valid", "test"):
+        for name in os.listdir(os.path.join(root, "data", s)):
+            with edit(root, f"data/{s}/{name}") as f:
+                f["scalars/alpha"][()] = 1.0
     with edit(root, "data/test/synthetic_alpha_22.hdf5") as f:  # not train: stats stay right
         f["t0_fields/c"][1] = f["t0_fields/c"][1] * 1000
     return root

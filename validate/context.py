@@ -183,6 +183,8 @@ class Layout:
     units: dict[str, str] = field(default_factory=dict)
     #: wellforge's run id of each trajectory (its provenance), None when not recorded
     run_ids: list[str] | None = None
+    #: values of the constant (shape ()) numeric scalars: the simulation parameters
+    constants: dict[str, float] = field(default_factory=dict)
 
     def facts(self) -> dict:
         """What the dataset checks compare across files (small, picklable)."""
@@ -199,6 +201,7 @@ class Layout:
             "bc_types": sorted({t.upper() for t in self.bc_types.values()}),
             "units": dict(self.units),
             "run_ids": self.run_ids,
+            "constants": dict(self.constants),
         }
 
 
@@ -295,12 +298,19 @@ def read_layout(ctx: FileContext) -> Layout:
                 name, order, p, tuple(int(n) for n in d.shape), d.dtype,
                 as_bool(read_attr(d, "sample_varying")), as_bool(read_attr(d, "time_varying")),
                 as_bool_list(read_attr(d, "dim_varying"))))
-    scalars = {}
+    scalars, constants = {}, {}
     sg = ctx.get("scalars")
     if sg is not None and ctx.kind("scalars") == "group":
         for name in as_str_list(read_attr(sg, "field_names")) or []:
             if ctx.kind(f"scalars/{name}") == "dataset":
                 d = ctx.get(f"scalars/{name}")
+                if d.shape == () and d.dtype.kind in "fiu":
+                    try:
+                        v = float(d[()])
+                        if math.isfinite(v):
+                            constants[name] = v
+                    except Exception:  # noqa: BLE001 - unreadable: no parameter value
+                        pass
                 scalars[name] = (as_bool(read_attr(d, "sample_varying")),
                                  as_bool(read_attr(d, "time_varying")))
     bcs = {}
@@ -320,6 +330,7 @@ def read_layout(ctx: FileContext) -> Layout:
                 units[p] = attr_str(u)
     return Layout(
         run_ids=_run_ids(ctx),
+        constants=constants,
         wellforge=ra["wellforge_schema"] is not MISSING,
         dataset_name=as_str(ra["dataset_name"]),
         n_spatial_dims=as_int(ra["n_spatial_dims"]),

@@ -476,18 +476,26 @@ def trajectory_counts(ds):
 @check("WF540", level=5, severity="warning", scope="dataset", needs=("frames",),
        fix="compare that trajectory with the others; regenerate it if it is corrupt")
 def dataset_outlier_trajectories(ds):
-    """One trajectory's RMS stands out among all trajectories of the dataset (robust
-    z-score of log10 RMS per field across files and splits, |z| > 6; see WF304)."""
-    per_field: dict[str, list[tuple[dict, int, float]]] = {}
+    """One trajectory's RMS stands out among the trajectories of its parameter set across
+    the dataset's files and splits (robust z-score of log10 RMS per field, |z| > 6; at
+    least 5 trajectories; see WF304 for one file).
+
+    Trajectories are compared with those of the same constant scalars (the simulation
+    parameters): amplitudes that change with the parameters (a Rayleigh or a domain
+    length) are the physics, not an outlier."""
+    per_group: dict[tuple, list[tuple[dict, int, float]]] = {}
     for f in ds.usable():
+        params = tuple(sorted((f["facts"].get("constants") or {}).items()))
         for path, r in (f["summary"].get("frames") or {}).items():
             for i, v in enumerate(r["rms"]):
-                per_field.setdefault(path, []).append((f, i, float(v)))
-    for path, rows in per_field.items():
+                per_group.setdefault((path, params), []).append((f, i, float(v)))
+    for (path, params), rows in per_group.items():
         vals = np.array([v for _, _, v in rows])
         med = median(vals)
+        among = (", ".join(f"{k} = {v:g}" for k, v in params) or "the dataset")
         for k, z in robust_outliers(vals):
             f, i, v = rows[k]
-            yield f, Issue(path, f"trajectory {i} has RMS {v:.3g}, dataset median {med:.3g} "
-                           f"(robust z = {z:.1f})", region=region(trajectory=i),
-                           expected=f"|z| <= {Z_THRESHOLD}", observed=round(z, 2))
+            yield f, Issue(path, f"trajectory {i} has RMS {v:.3g}, median {med:.3g} of the "
+                           f"{len(rows)} trajectories with {among} (robust z = {z:.1f})",
+                           region=region(trajectory=i), expected=f"|z| <= {Z_THRESHOLD}",
+                           observed=round(z, 2))
