@@ -35,7 +35,8 @@ def ours(nx, nz, ra, frames):
 import json, time, tempfile
 t0 = time.perf_counter()
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
 spec = RunSpec("bench", 0, "rayleigh_benard", "rayleigh_benard", {{"Rayleigh": {ra}, "Prandtl": 1.0}},
                {{"ic": "consistent", "dT": 1.0, "noise": 1e-3, "noise_seed": 42}}, 42, ({nx}, {nz}),
                ({nx}, {nz}), 0.0, 0.25, {frames})

@@ -21,7 +21,8 @@ os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
 
 from wellforge.generators.config import build_plan, merge_config
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
 
 SYSTEMS = ("gray_scott_reaction_diffusion", "kolmogorov_flow", "kuramoto_sivashinsky",
            "planetswe")

@@ -32,7 +32,7 @@ class Checkpoint:
         return os.path.exists(self.state) and os.path.exists(self.frames)
 
     def save(self, k: int, solver, cfl, writer, comm) -> None:
-        from .runner import gather
+        from .gather import gather
 
         if writer is not None:
             writer.snapshot(self.frames)
@@ -46,7 +46,7 @@ class Checkpoint:
 
     def restore(self, solver, cfl) -> tuple[int, float]:
         """Load the state on every rank; return (frame index, time) of the checkpoint."""
-        from .runner import scatter_coeffs
+        from .gather import scatter_coeffs
 
         with np.load(self.state) as z:
             for i, f in enumerate(solver.state):

@@ -39,7 +39,7 @@ from wellforge import __version__
 from wellforge.errors import ConfigError
 from wellforge.userfiles import read_yaml
 
-from .runner import RunSpec
+from .run import RunSpec
 from .system import System
 
 TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution", "time",

@@ -24,7 +24,6 @@ import glob
 import logging
 import os
 import re
-import socket
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -331,7 +330,7 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 def _check_grid(ax, coords: np.ndarray, where: str) -> None:
     """The file's coordinates must be the card axis's grid (kind and bounds)."""
     from .resample import stored_grid
-    from .system import Axis
+    from wellforge.schema.grids import Axis
 
     lo, hi = ax.bounds
     tol = 1e-9 * (hi - lo)
@@ -475,14 +474,14 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
             stored_resolution: tuple[int, ...] | None = None,
             grid_options: dict[str, str] | None = None, card_source: str | None = None) -> str:
     """Convert handler outputs (one per trajectory) into the Well file ``out``."""
-    import h5py
 
-    from wellforge import __version__
-    from wellforge.schema.cardfile import card_json
+    from wellforge.schema.declare import declare_from_card
     from wellforge.schema.writer import WellWriter
 
+    from .provenance import environment
+
     from .resample import Resampler, stored_grid
-    from .system import Axis
+    from wellforge.schema.grids import Axis
 
     if os.path.exists(out):
         raise ConfigError(f"{out}: exists; remove it or choose another --out")
@@ -530,18 +529,8 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
         writer = WellWriter(out, dataset_name or card.name, len(handlers), t_ref,
                             time_units=card.time_units, grid_type=card.grid_type)
         try:
-            for ca, c in zip(card.axes, stored_coords):
-                writer.add_dimension(ca.name, c, units=ca.units)
-            for name, value in params.items():
-                writer.add_parameter(name, value, units=card.param(name).units)
-            for fp in plans:
-                writer.add_field(fp.name, order=fp.order, units=card.field(fp.name).units)
-            for ax in card.axes:
-                writer.add_boundary_condition(
-                    ax.name, ax.bc, variant=ax.bc_variant, fields=ax.bc_fields,
-                    values=ax.bc_values or None)
-            writer.set_root_attrs(wellforge_system=system_name or card.name,
-                                  wellforge_card=card_json(card))
+            declare_from_card(writer, card, stored_coords, params, [fp.name for fp in plans],
+                              system=system_name or card.name)
             for i, (h, tp) in enumerate(zip(handlers, tplans)):
                 for k, srcs in enumerate(tp.sources):
                     frame = {}
@@ -588,9 +577,7 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
                 "resolution_stored": list(stored),
                 "options": grid_options,
                 "converted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                "host": socket.gethostname(), "dedalus_version_reader": _version("dedalus"),
-                "h5py_version": h5py.__version__, "numpy_version": np.__version__,
-                "wellforge_version": __version__,
+                **environment(),
             })
             writer.close()
         except BaseException:
@@ -633,17 +620,6 @@ def add_convert_arguments(p):
                    help="spectral resampling as in generate (Fourier, Chebyshev axes)")
     p.add_argument("--option", action="append", default=[], metavar="AXIS_grid=MODE",
                    help="stored grid of a Chebyshev axis, e.g. y_grid=uniform")
-
-
-def _version(dist: str) -> str | None:
-    """An installed distribution's version (None: not installed; convert reads the
-    handler files with h5py alone)."""
-    import importlib.metadata
-
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return None
 
 
 def run_convert(args) -> int:

@@ -29,7 +29,8 @@ from .config import Plan
 from .identity import code_identity
 from .leases import Leases, file_lock
 from .pack import pack
-from .runner import RunResult, RunSpec, run_trajectory
+from .run import RunResult, RunSpec
+from .runner import run_trajectory
 from .schedule import CostModel, check_free_space, check_layout
 from .workdir import WorkDir, write_json_atomic
 

@@ -8,7 +8,7 @@ Simulate at one resolution, store at another, without picking points:
   interpolant exactly (that is Dedalus's grid<->coefficient transform), so values anywhere
   (other node counts, a uniform grid, the walls) follow from barycentric interpolation —
   independent of any coefficient normalisation convention.
-- Sphere (a "fourier" azimuth axis followed by a "sphere_theta" colatitude axis, Dedalus's
+- Sphere (a "fourier" azimuth axis followed by a "gauss" colatitude axis, Dedalus's
   ``SphereBasis`` order): for azimuthal mode m, a band-limited field's θ-dependence is a
   trigonometric polynomial in θ, even (cosines) when m + tensor rank is even and odd
   (sines) otherwise (the double Fourier sphere property; each coordinate component of a
@@ -25,25 +25,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from .system import Axis
-
-
-def chebyshev_nodes(n: int, bounds: tuple[float, float]) -> np.ndarray:
-    """Dedalus ChebyshevT grid (scale 1): Gauss nodes, ascending, walls excluded."""
-    a, b = bounds
-    return a + (b - a) * (1 - np.cos(np.pi * (np.arange(n) + 0.5) / n)) / 2
-
-
-def gauss_colatitudes(n: int) -> np.ndarray:
-    """Dedalus SphereBasis colatitudes (scale 1): arccos of the Gauss–Legendre nodes,
-    descending from near π (south) to near 0 (north)."""
-    return np.arccos(np.polynomial.legendre.leggauss(n)[0])
-
-
-def equiangular_colatitudes(n: int) -> np.ndarray:
-    """``n`` equally spaced colatitudes at cell centres, poles excluded, descending like
-    Dedalus's grid and the Well's planetswe: θ_j = π − (j + 1/2) π / n."""
-    return np.pi - (np.arange(n) + 0.5) * np.pi / n
+from wellforge.schema.grids import (
+    CHEBYSHEV,
+    FOURIER,
+    GAUSS,
+    Axis,
+    chebyshev_interp_matrix,
+    chebyshev_nodes,
+    equiangular_colatitudes,
+    fourier_nodes,
+    gauss_colatitudes,
+)
 
 
 def stored_grid(axis: Axis, n: int, mode: str | None = None) -> np.ndarray:
@@ -54,14 +46,14 @@ def stored_grid(axis: Axis, n: int, mode: str | None = None) -> np.ndarray:
     None/"equiangular" or "gauss" (Dedalus's Gauss–Legendre colatitudes for ``n`` points).
     """
     a, b = axis.bounds
-    if axis.kind == "fourier":
-        return a + (b - a) * np.arange(n) / n
-    if axis.kind == "chebyshev":
+    if axis.kind == FOURIER:
+        return fourier_nodes(n, a, b)
+    if axis.kind == CHEBYSHEV:
         if mode in (None, "chebyshev"):
-            return chebyshev_nodes(n, axis.bounds)
+            return chebyshev_nodes(n, a, b)
         if mode == "uniform":
             return np.linspace(a, b, n)
-    if axis.kind == "sphere_theta":
+    if axis.kind == GAUSS:
         if mode in (None, "equiangular"):
             return equiangular_colatitudes(n)
         if mode == "gauss":
@@ -100,31 +92,6 @@ def sphere_resample(data: np.ndarray, phi_axis: int, theta_axis: int, n_phi: int
     return np.fft.irfft(out, n=n_phi, axis=phi_axis) * (n_phi / N)
 
 
-def chebyshev_interp_matrix(n_src: int, targets: np.ndarray, bounds: tuple[float, float]
-                            ) -> np.ndarray:
-    """Matrix M (len(targets) × n_src) with M @ f(nodes) = interpolant at ``targets``."""
-    a, b = bounds
-    m = np.arange(n_src)[::-1]  # ascending node j is the classical node index N-1-j
-    xs = -np.cos(np.pi * (np.arange(n_src) + 0.5) / n_src)
-    w = (-1.0) ** m * np.sin((2 * m + 1) * np.pi / (2 * n_src))  # closed-form weights
-    return barycentric_matrix(xs, 2 * (np.asarray(targets, dtype=np.float64) - a) / (b - a) - 1,
-                              w)
-
-
-def barycentric_matrix(x: np.ndarray, targets, lam: np.ndarray) -> np.ndarray:
-    """Matrix M (len(targets) × n): M @ f(x) is the degree n − 1 interpolant of values at
-    nodes ``x`` with barycentric weights ``lam`` (second form; exact rows at nodes)."""
-    t = np.atleast_1d(np.asarray(targets, dtype=np.float64))
-    diff = t[:, None] - np.asarray(x, dtype=np.float64)[None, :]
-    exact = diff == 0.0
-    diff[exact] = 1.0
-    M = lam[None, :] / diff
-    M /= M.sum(axis=1, keepdims=True)
-    rows = exact.any(axis=1)
-    M[rows] = exact[rows].astype(float)
-    return M
-
-
 def fourier_resample(a: np.ndarray, axis: int, n: int) -> np.ndarray:
     """Resample real periodic data along ``axis`` to ``n`` points by mode truncation/padding."""
     N = a.shape[axis]
@@ -158,13 +125,13 @@ class Resampler:
         self.matrices: dict[int, np.ndarray] = {}
         self.sphere: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # theta axis -> matrices
         for i, (ax, n) in enumerate(zip(axes, stored)):
-            if ax.kind == "chebyshev":
+            if ax.kind == CHEBYSHEV:
                 targets = stored_grid(ax, n, modes.get(ax.name))
                 if n != ax.size or modes.get(ax.name) == "uniform":
                     self.matrices[i] = chebyshev_interp_matrix(ax.size, targets, ax.bounds)
-            elif ax.kind == "sphere_theta":
-                if i == 0 or axes[i - 1].kind != "fourier":
-                    raise ValueError(f"axis {ax.name}: a sphere_theta axis must follow its "
+            elif ax.kind == GAUSS:
+                if i == 0 or axes[i - 1].kind != FOURIER:
+                    raise ValueError(f"axis {ax.name}: a gauss colatitude axis must follow its "
                                      "fourier azimuth axis")
                 self.sphere[i] = colatitude_interp_matrices(
                     ax.size, stored_grid(ax, n, modes.get(ax.name)))
@@ -184,7 +151,7 @@ class Resampler:
             if i in self.sphere:
                 data = sphere_resample(data, i - 1, i, self.stored[i - 1], self.sphere[i],
                                        rank)
-            elif ax.kind == "fourier":
+            elif ax.kind == FOURIER:
                 data = fourier_resample(data, i, n)
             elif i in self.matrices:
                 data = np.moveaxis(np.tensordot(self.matrices[i], data, axes=(1, i)), 0, i)

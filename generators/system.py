@@ -1,9 +1,10 @@
 """The interface a physical system implements: physics only.
 
 A system module defines bases, equations, boundary conditions, initial conditions and
-which fields are stored, and carries its card. Timestepping, exact output times, CFL,
-guards, resampling, float32 conversion, streaming writes and provenance live in the
-shared runner (``runner.py``).
+which fields are stored, and carries its card. Its axes are its Dedalus bases (the runner
+reads them there and checks them against the card: ``axes``), declared once. Timestepping,
+exact output times, CFL, guards, resampling, float32 conversion, streaming writes and
+provenance live in the shared runner (``runner.py``).
 """
 
 from __future__ import annotations
@@ -14,16 +15,6 @@ from typing import Any
 import numpy as np
 
 from wellforge.schema.card import SystemCard
-
-
-@dataclass(frozen=True)
-class Axis:
-    """One stored axis of the simulation domain."""
-
-    name: str
-    kind: str  # "fourier" | "chebyshev"
-    bounds: tuple[float, float]
-    size: int  # simulated size
 
 
 @dataclass
@@ -43,8 +34,7 @@ class Setup:
     """What ``System.build`` returns: a ready problem and what to store from it."""
 
     problem: Any  # dedalus IVP
-    axes: tuple[Axis, ...]
-    outputs: dict[str, Any]  # Well field name -> dedalus field or operator
+    outputs: dict[str, Any]  # Well field name -> dedalus field or operator (axes: its bases)
     velocity: Any  # field the CFL condition reads; None: no advection, fixed step cfl.max_dt
     timestepper: str
     cfl: CFLSettings
@@ -122,11 +112,3 @@ class System:
 
     def build(self, ctx: BuildContext) -> Setup:  # pragma: no cover - interface
         raise NotImplementedError
-
-    def stored_axes(self, axes: tuple[Axis, ...], stored: tuple[int, ...], options: dict
-                    ) -> list[tuple[str, np.ndarray]]:
-        """Stored coordinates per axis (resampled grids); see ``resample.stored_grid``."""
-        from .resample import stored_grid
-
-        return [(a.name, stored_grid(a, n, options.get(f"{a.name}_grid")))
-                for a, n in zip(axes, stored)]

@@ -17,7 +17,8 @@ import pytest
 
 from wellforge.cli import main
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
 
 from .spec_rules import assert_spec_rules
 

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
 
 pytestmark = pytest.mark.slow
 

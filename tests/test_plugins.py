@@ -155,7 +155,8 @@ def test_new_system_runs_as_written(scaffold, tmp_path, monkeypatch):
     """The template's system builds, runs through the shared runner and writes a file that
     validates; diffusion conserves the mean and removes variance."""
     monkeypatch.syspath_prepend(str(scaffold))
-    from wellforge.generators.runner import RunSpec, run_trajectory
+    from wellforge.generators.run import RunSpec
+    from wellforge.generators.runner import run_trajectory
     from wellforge.generators.system import System
     from wellforge_heat_plugin.system import HeatPlugin
 

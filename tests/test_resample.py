@@ -3,10 +3,9 @@
 import numpy as np
 import pytest
 
-from wellforge.generators.resample import (Resampler, chebyshev_interp_matrix, chebyshev_nodes,
-                                           fourier_resample, stored_grid)
-from wellforge.generators.runner import OutputClock
-from wellforge.generators.system import Axis
+from wellforge.generators.clock import OutputClock
+from wellforge.generators.resample import Resampler, fourier_resample, stored_grid
+from wellforge.schema.grids import Axis, chebyshev_interp_matrix, chebyshev_nodes
 
 
 def test_fourier_truncation_is_exact_for_band_limited_data():
@@ -26,7 +25,7 @@ def test_fourier_padding_interpolates_exactly():
 
 def test_chebyshev_to_uniform_exact_for_polynomials():
     N, bounds = 12, (0.0, 1.0)
-    y = chebyshev_nodes(N, bounds)
+    y = chebyshev_nodes(N, *bounds)
     p = lambda y: 3 * y**11 - y**5 + 2 * y - 1  # degree N-1: represented exactly  # noqa: E731
     targets = np.linspace(0, 1, 9)
     M = chebyshev_interp_matrix(N, targets, bounds)
@@ -38,7 +37,7 @@ def test_chebyshev_to_uniform_exact_for_polynomials():
 def test_resampler_2d_vector():
     ax = (Axis("x", "fourier", (0, 4), 32), Axis("y", "chebyshev", (0, 1), 8))
     x = stored_grid(ax[0], 32)
-    y = chebyshev_nodes(8, (0, 1))
+    y = chebyshev_nodes(8, 0, 1)
     X, Y = np.meshgrid(x, y, indexing="ij")
     u = np.stack([np.sin(np.pi * X / 2) * Y**2, np.cos(np.pi * X) * (1 - Y)], -1)
     r = Resampler(ax, (16, 5), {"y": "uniform"})

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from wellforge.generators.config import build_plan, merge_config
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, _replacement_seed, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import replacement_seed, run_trajectory
 from wellforge.generators.system import BuildContext, StationaryCheck
 from wellforge.generators.systems import gray_scott_reaction_diffusion as gs
 from wellforge.generators.systems.ic import trig_interpolate
@@ -209,7 +210,7 @@ def test_replace_redraws_with_a_derived_seed(tmp_path):
     _, _, _, prov, seeds = read(path)
     # the mode IC converges whatever the seed: redrawn once, then kept and flagged
     assert prov["replaced"] == [1] and prov["stationary"] == [True]
-    assert seeds == [_replacement_seed(1, 1)]
+    assert seeds == [replacement_seed(1, 1)]
 
 
 # -- the tiny dataset ----------------------------------------------------------------------

@@ -8,7 +8,8 @@ from scipy.integrate import cumulative_simpson
 from scipy.optimize import brentq
 from wellforge.generators.config import build_plan, merge_config
 from wellforge.generators.registry import get_system
-from wellforge.generators.runner import RunSpec, run_trajectory
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
 from wellforge.schema.dataset import SPLITS, split_files
 
 from wellforge.cli import main

@@ -7,14 +7,10 @@ import h5py
 import numpy as np
 import pytest
 from wellforge.generators.registry import get_system
-from wellforge.generators.resample import (
-    Resampler,
-    equiangular_colatitudes,
-    fourier_resample,
-    stored_grid,
-)
-from wellforge.generators.runner import RunSpec, run_trajectory
-from wellforge.generators.system import Axis
+from wellforge.generators.resample import Resampler, fourier_resample, stored_grid
+from wellforge.generators.run import RunSpec
+from wellforge.generators.runner import run_trajectory
+from wellforge.schema.grids import Axis, equiangular_colatitudes
 from wellforge.generators.systems import planetswe as sw
 from wellforge.schema.dataset import SPLITS, split_files
 
@@ -68,7 +64,7 @@ def test_sphere_resampling_equals_dedalus_interpolation():
     f.change_scales(1)
     u.change_scales(1)
     axes = (Axis("phi", "fourier", (0, 2 * np.pi), Nphi),
-            Axis("theta", "sphere_theta", (0, np.pi), Nth))
+            Axis("theta", "gauss", (0, np.pi), Nth))
     for n_phi, n_theta in ((Nphi, Nth), (2 * Nphi, 24)):
         targets = equiangular_colatitudes(n_theta)
         np.testing.assert_array_equal(targets, stored_grid(axes[1], n_theta))

@@ -31,8 +31,15 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-
-EPS32 = float(np.finfo(np.float32).eps)
+from wellforge.schema.grids import (
+    EPS32,
+    barycentric_matrix,
+    barycentric_weights,
+    equiangular_colatitudes,
+    gauss_colatitudes,
+)
+from wellforge.schema.grids import chebyshev_nodes as chebyshev_gauss_nodes
+from wellforge.schema.grids import lobatto_nodes as chebyshev_lobatto_nodes
 
 PERIODIC = "periodic"
 PERIODIC_CLOSED = "periodic_closed"  # uniform periodic grid that repeats the first point
@@ -86,49 +93,10 @@ def clenshaw_curtis(n: int) -> tuple[np.ndarray, np.ndarray]:
     return np.cos(theta), w
 
 
-def chebyshev_gauss_nodes(n: int, lo: float, hi: float, ascending: bool = True) -> np.ndarray:
-    """Dedalus's ChebyshevT grid: lo + (hi − lo)(1 − cos θ_j)/2, θ_j = (j + ½)π/n."""
-    x = lo + (hi - lo) * (1 - np.cos((np.arange(n) + 0.5) * np.pi / n)) / 2
-    return x if ascending else x[::-1]
-
-
-def chebyshev_lobatto_nodes(n: int, lo: float, hi: float, ascending: bool = True) -> np.ndarray:
-    x = lo + (hi - lo) * (1 - np.cos(np.arange(n) * np.pi / (n - 1))) / 2
-    return x if ascending else x[::-1]
-
-
-def equiangular_colatitudes(n: int, ascending: bool = True) -> np.ndarray:
-    t = (np.arange(n) + 0.5) * np.pi / n
-    return t if ascending else t[::-1]
-
-
-def gauss_colatitudes(n: int, ascending: bool = True) -> np.ndarray:
-    t = np.sort(np.arccos(np.polynomial.legendre.leggauss(n)[0]))
-    return t if ascending else t[::-1]
-
-
-# -- barycentric interpolation -------------------------------------------------------------
-
-def barycentric_weights(x: np.ndarray) -> np.ndarray:
-    """Barycentric weights λ_j = 1 / Π_{k≠j}(x_j − x_k), rescaled (products are taken on
-    the interval mapped to length 4, where they neither overflow nor underflow)."""
-    x = np.asarray(x, dtype=np.float64)
-    c = 4.0 / (x.max() - x.min()) if x.size > 1 else 1.0
-    d = (x[:, None] - x[None, :]) * c
-    np.fill_diagonal(d, 1.0)
-    logs = np.log(np.abs(d)).sum(axis=1)
-    sign = np.prod(np.sign(d), axis=1)
-    lam = sign * np.exp(-(logs - logs.max()))
-    return lam / np.abs(lam).max()
-
-
 def interp_matrix(x: np.ndarray, targets, lam: np.ndarray | None = None) -> np.ndarray:
     """Matrix M (len(targets) × n): M @ f(x) is the degree n − 1 interpolant at targets
     (second barycentric form; exact rows where a target is a node)."""
-    from wellforge.generators.resample import barycentric_matrix
-
-    x = np.asarray(x, dtype=np.float64)
-    return barycentric_matrix(x, targets, barycentric_weights(x) if lam is None else lam)
+    return barycentric_matrix(x, targets, lam)
 
 
 def diff_matrix(x: np.ndarray, lam: np.ndarray | None = None) -> np.ndarray:

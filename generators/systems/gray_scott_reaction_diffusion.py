@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, StationaryCheck, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, StationaryCheck, System
 from .ic import band_limited_noise, min_max_normalise, periodic_gaussians
 
 DELTA_A, DELTA_B = 2e-5, 1e-5
@@ -179,7 +179,6 @@ class GrayScott(System):
 
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", BOUNDS, Nx), Axis("y", "fourier", BOUNDS, Ny)),
             outputs={"A": A, "B": B},
             velocity=None,  # reaction–diffusion: fixed step dt = max_dt
             timestepper="RK443",

@@ -15,7 +15,7 @@ from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard,
 
 from wellforge.errors import ConfigError
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 from .ic import global_rms, smooth_noise
 
 L = 2 * np.pi
@@ -130,7 +130,6 @@ class KolmogorovFlow(System):
         vorticity = -d3.div(d3.skew(u))
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", (0, L), Nx), Axis("y", "fourier", (0, L), Ny)),
             outputs={"pressure": p, "vorticity": vorticity, "velocity": u},
             velocity=u,
             timestepper="RK222",

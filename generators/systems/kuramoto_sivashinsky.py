@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 from .ic import global_rms, smooth_noise
 
 CARD = SystemCard(
@@ -88,7 +88,6 @@ class KuramotoSivashinsky(System):
 
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", (0, L), N),),
             outputs={"u": u},
             velocity=None,  # fixed step: the stiff terms are implicit, |u| stays O(1)
             timestepper="RK443",

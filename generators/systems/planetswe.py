@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, SystemCard
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 from .ic import global_min_max, smooth_noise
 
 # units: length = Earth radius, time = hour
@@ -184,8 +184,6 @@ class PlanetSWE(System):
         first_dt = min(HOUR, safety * R / (max(umax, 1e-12) * np.sqrt(ell * (ell + 1))))
         return Setup(
             problem=problem,
-            axes=(Axis("phi", "fourier", (0, 2 * np.pi), Nphi),
-                  Axis("theta", "sphere_theta", (0, np.pi), Ntheta)),
             outputs={"height": h / METER, "velocity": u / (METER / SECOND)},
             velocity=u,
             timestepper="RK222",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 
 LX, LY = 4.0, 1.0
 
@@ -146,7 +146,6 @@ class RayleighBenard(System):
 
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", (0, LX), Nx), Axis("y", "chebyshev", (0, LY), Ny)),
             outputs={"buoyancy": b, "pressure": p, "velocity": u},
             velocity=u,
             timestepper="RK222",

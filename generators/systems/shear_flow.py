@@ -15,7 +15,7 @@ import numpy as np
 
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 
 LX, LY = 1.0, 2.0
 
@@ -146,7 +146,6 @@ class ShearFlow(System):
 
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", (0, LX), Nx), Axis("y", "fourier", (-LY / 2, LY / 2), Ny)),
             outputs={"tracer": s, "pressure": p, "velocity": u},
             velocity=u,
             timestepper="SBDF3",

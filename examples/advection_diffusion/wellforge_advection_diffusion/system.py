@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from wellforge.generators.system import Axis, BuildContext, CFLSettings, ICParam, Setup, System
+from wellforge.generators.system import BuildContext, CFLSettings, ICParam, Setup, System
 from wellforge.schema.cardfile import load_card
 
 CARD = load_card(Path(__file__).with_name("card.yaml"))
@@ -95,7 +95,6 @@ class AdvectionDiffusion(System):
 
         return Setup(
             problem=problem,
-            axes=(Axis("x", "fourier", (X0, X1), Nx), Axis("y", "fourier", (Y0, Y1), Ny)),
             outputs={"concentration": c},
             velocity=None,  # no CFL: fixed step cfl.max_dt
             timestepper="RK443",
