@@ -250,7 +250,9 @@ def _check_named(key: str, combo: dict, allowed: dict) -> None:
             continue
         v = _as_number(f"{key}.{name}", value)
         if (low is not None and v < low) or (high is not None and v > high):
-            raise ConfigError(f"{key}.{name}: {v:g} is out of range [{low:g}, {high:g}]")
+            lo, hi = ("-inf" if low is None else f"{low:g}"), ("inf" if high is None
+                                                              else f"{high:g}")
+            raise ConfigError(f"{key}.{name}: {v:g} is out of range [{lo}, {hi}]")
         combo[name] = v
 
 
