@@ -13,7 +13,8 @@ editable install's finder comes after ``sys.path``, so the tests import the muta
 Two rewrites of the staged copy (semantics unchanged), because mutmut 3 does not mutate
 decorated functions: ``@check(...)``-registered checks and ``@property`` methods are
 turned into plain definitions followed by ``f = check(...)(f)`` / ``f = property(f)``.
-Outside the listed modules nothing is mutated; in ``generators/runner.py`` only the
+The staged tests validate in-process (see CONFTEST_EXTRA). Outside the listed modules
+nothing is mutated; in ``generators/runner.py`` only the
 ``OutputClock`` class is.
 
 Usage:  scripts/mutation.py [--max-children N] [CAMPAIGN ...] [--only MODULE ...]
@@ -50,7 +51,10 @@ CAMPAIGNS = {
                 "tests/test_pin_schema.py"]),
     "generators": (["generators/config.py", "generators/resample.py",
                     "generators/runner.py", "generators/pack.py"],
-                   ["tests/test_resample.py", "tests/test_pin_generators.py"]),
+                   ["tests/test_resample.py", "tests/test_cli_generate.py",
+                    "tests/test_generate.py::test_plan_counts_and_disk_size",
+                    "tests/test_generate.py::test_job_array_slices_then_pack",
+                    "tests/test_pin_generators.py"]),
     "validate": (["validate/quadrature.py", "validate/sanity.py", "validate/structure.py",
                   "validate/bc_checks.py", "validate/card_checks.py",
                   "validate/dataset_checks.py", "validate/invariants.py",
@@ -59,9 +63,42 @@ CAMPAIGNS = {
                   "tests/test_validate_levels.py", "tests/test_validate_physics.py",
                   "tests/test_pin_validate.py"]),
 }
+#: tests left out of a campaign: each generates datasets with Dedalus in a fixture, and
+#: a surviving mutant reruns the fixture (minutes per mutant); the pin tests cover them
+DESELECT = {
+    "validate": ["test_clean_generated_data_fires_nothing", "test_mutation_of_generated_data",
+                 "test_wall_finding_says_where", "test_tracer_drift_reports",
+                 "test_energy_growth_against", "test_check_card",
+                 "test_a_well_style_file_is_checked"],
+}
 MODULES = [m for mods, _ in CAMPAIGNS.values() for m in mods]
 #: only these classes/functions of a module are mutated (the rest is left alone)
 ONLY = {"generators/runner.py": {"OutputClock"}}
+
+#: --baseline: the score before this suite's pins (tests/MUTATION.md's "before")
+BASELINE_SKIP = "tests/test_pin_"
+
+#: appended to the staged tests/conftest.py: the validator checks each file in a forked
+#: child by default, where mutmut's record of which test calls which function is lost
+#: (every check would be "not covered"); the staged tests validate in-process unless a
+#: test asks for isolation explicitly
+CONFTEST_EXTRA = """
+
+# -- added by scripts/mutation.py (staging tree only) --
+def _in_process_validation():
+    import wellforge.validate.context as _c
+
+    init = _c.Options.__init__
+
+    def __init__(self, *args, **kw):
+        kw.setdefault("isolate", False)
+        init(self, *args, **kw)
+
+    _c.Options.__init__ = __init__
+
+
+_in_process_validation()
+"""
 
 #: files some tests read by their repository path (copied beside the staged tests)
 REPO_FILES = ["schema/FORMAT.md", "validate/README.md", "validate/schemas"]
@@ -135,8 +172,8 @@ def _rewrite_decorators(src: str, only: set[str] | None) -> str:
     return mod.code
 
 
-def stage(name: str, modules: list[str]) -> Path:
-    root = STAGE / name
+def stage(name: str, modules: list[str], baseline: bool = False) -> Path:
+    root = STAGE / (name + ("-baseline" if baseline else ""))
     src = root / "src" / "wellforge"
     for p in (root / "src", root / "tests"):
         if p.exists():
@@ -149,6 +186,8 @@ def stage(name: str, modules: list[str]) -> Path:
         p.write_text(_rewrite_decorators(p.read_text(), ONLY.get(m)))
     shutil.copytree(ROOT / "tests", root / "tests",
                     ignore=shutil.ignore_patterns("__pycache__"))
+    with open(root / "tests" / "conftest.py", "a") as fh:
+        fh.write(CONFTEST_EXTRA)
     for rel in REPO_FILES:  # files some tests read by their repository path
         dst = root / rel
         dst.parent.mkdir(parents=True, exist_ok=True)
@@ -157,13 +196,16 @@ def stage(name: str, modules: list[str]) -> Path:
         else:
             shutil.copy2(ROOT / rel, dst)
     only = [f"src/wellforge/{m}" for m in modules]
-    tests = [t for t in CAMPAIGNS[name][1] if (ROOT / t).exists()]
+    tests = [t for t in CAMPAIGNS[name][1] if (ROOT / t.split("::")[0]).exists()
+             and not (baseline and t.startswith(BASELINE_SKIP))]
+    args = PYTEST_ARGS + (["-k", " and ".join(f"not {k}" for k in DESELECT[name])]
+                          if name in DESELECT else [])
     pyproject = f"""\
 [tool.mutmut]
 source_paths = ["src/"]
 only_mutate = {json.dumps(only)}
 pytest_add_cli_args_test_selection = {json.dumps(tests)}
-pytest_add_cli_args = {json.dumps(PYTEST_ARGS)}
+pytest_add_cli_args = {json.dumps(args)}
 also_copy = {json.dumps(sorted({r.split("/")[0] for r in REPO_FILES}))}
 use_git_change_detection = false
 timeout_multiplier = 10.0
@@ -200,7 +242,7 @@ def equivalents() -> dict[str, str]:
     return out
 
 
-def report(modules: list[str]) -> dict:
+def report(modules: list[str], baseline: bool = False) -> dict:
     """Per module: total, killed, equivalent, survived (+ timeouts, not covered)."""
     from mutmut.stats import status_by_exit_code
 
@@ -209,7 +251,8 @@ def report(modules: list[str]) -> dict:
     survivors = {}
     for m in modules:
         name = next(n for n, (mods, _) in CAMPAIGNS.items() if m in mods)
-        meta = STAGE / name / "mutants" / "src" / "wellforge" / (m + ".meta")
+        meta = (STAGE / (name + ("-baseline" if baseline else "")) / "mutants" / "src"
+                / "wellforge" / (m + ".meta"))
         if not meta.exists():
             continue
         codes = json.loads(meta.read_text()).get("exit_code_by_key", {})
@@ -243,6 +286,8 @@ def main() -> int:
                     "(staged paths, e.g. schema/stats.py)")
     ap.add_argument("--max-children", type=int, default=2)
     ap.add_argument("--report", action="store_true", help="only summarise the last run")
+    ap.add_argument("--baseline", action="store_true",
+                    help=f"without the pin tests ({BASELINE_SKIP}*): the score before them")
     ap.add_argument("--json", help="write the summary (and survivors) to this file")
     a = ap.parse_args()
     names = a.campaigns or list(CAMPAIGNS)
@@ -254,8 +299,8 @@ def main() -> int:
     for n in names if not a.report else []:
         mods = [m for m in CAMPAIGNS[n][0] if not a.only or m in a.only]
         if mods:
-            rc |= run(stage(n, mods), a.max_children)
-    rep = report([m for n in names for m in CAMPAIGNS[n][0]])
+            rc |= run(stage(n, mods, a.baseline), a.max_children)
+    rep = report([m for n in names for m in CAMPAIGNS[n][0]], a.baseline)
     print(f"{'module':32} {'total':>6} {'killed':>6} {'equiv':>6} {'surv':>6} "
           f"{'t/o':>4} {'nocov':>5} {'score':>6}")
     for m, r in rep["modules"].items():

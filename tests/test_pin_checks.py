@@ -1,0 +1,277 @@
+"""Pins for validate's check modules (bc_checks, card_checks, dataset_checks, invariants,
+units_checks, safety; tests/MUTATION.md): thresholds from both sides, helpers against
+literals and closed forms, severities and exact messages.
+"""
+
+from __future__ import annotations
+
+import os
+
+import h5py
+import numpy as np
+import pytest
+
+from wellforge.schema.writer import WellWriter
+from wellforge.validate import dataset_checks as dc
+from wellforge.validate import invariants as inv
+from wellforge.validate import safety as sf
+from wellforge.validate import units_checks as uc
+from wellforge.validate.context import Limits, Options
+from wellforge.validate.findings import Severity
+from wellforge.validate.runner import validate
+
+
+def run(paths, **kw):
+    kw.setdefault("isolate", False)
+    return validate([str(p) for p in paths], Options(**kw))
+
+
+def by(rep, code):
+    return [f for f in rep.findings if f.code == code]
+
+
+# -- periodic seam: 4 x the neighbouring steps ----------------------------------------------
+
+def seam_file(path, jump, nt=3):
+    """Along x (8 periodic points): c = 0, 1, 2, m, m, J + 2, J + 1, J: every step next to
+    the wrap is 1, the wrap itself (J to 0) is J."""
+    m = (2 + jump + 2) / 2
+    line = np.array([0.0, 1.0, 2.0, m, m, jump + 2, jump + 1, jump], dtype=np.float32)
+    with WellWriter(str(path), "seam", 1, np.arange(nt, dtype=float)) as w:
+        w.add_dimension("x", np.arange(8) / 8)
+        w.add_dimension("y", np.linspace(0, 1, 4))
+        w.add_field("c")
+        w.add_boundary_condition("x", "PERIODIC")
+        w.add_boundary_condition("y", "OPEN")
+        for k in range(nt):
+            w.write_frame(0, k, {"c": np.repeat(line[:, None], 4, axis=1) * (1 + k)})
+    return str(path)
+
+
+@pytest.mark.parametrize("jump,hit", [(4.5, True), (3.5, False), (-4.5, True)])
+def test_seam_ratio_from_both_sides(tmp_path, jump, hit):
+    rep = run([seam_file(tmp_path / "s.hdf5", jump)], select=["WF400"])
+    got = by(rep, "WF400")
+    assert bool(got) == hit
+    if hit:
+        (f,) = got
+        assert f.severity == Severity.ERROR and f.expected == "<= 4 x neighbouring steps"
+        # every frame has the same ratio (frame k is scaled by k + 1): the first is the worst
+        assert f.observed["frame"] == 0 and f.observed["jump"] == pytest.approx(abs(jump))
+        assert f.observed["step"] == pytest.approx(1.0)
+        assert "in 3 frame(s)" in f.message and f"{abs(jump) / 1:.1f}x" in f.message
+
+
+def test_repeated_periodic_endpoint_from_the_data(tmp_path):
+    """Without a card the period is unknown: a last point equal to the first in every
+    varying frame of every field is the duplicate endpoint (WF401)."""
+    x = np.arange(8) / 7  # 0 .. 1 inclusive: the last point is the first one again
+    with WellWriter(str(tmp_path / "d.hdf5"), "dup", 1, np.arange(3.0)) as w:
+        w.add_dimension("x", x)
+        w.add_dimension("y", np.linspace(0, 1, 4))
+        w.add_field("c")
+        w.add_boundary_condition("x", "PERIODIC")
+        w.add_boundary_condition("y", "OPEN")
+        for k in range(3):
+            c = np.sin(2 * np.pi * x)[:, None] * np.ones(4) * (k + 1)
+            c[-1] = c[0]
+            w.write_frame(0, k, {"c": c})
+    rep = run([str(tmp_path / "d.hdf5")], select=["WF401"])
+    (f,) = by(rep, "WF401")
+    assert f.object == "/dimensions/x" and f.observed == 3 and f.severity == Severity.ERROR
+
+
+# -- L0: the shape-bomb cap from both sides, links ----------------------------------------------
+
+@pytest.mark.parametrize("gib,hit", [(1.5, True), (0.75, False)])
+def test_shape_bomb_cap(tmp_path, gib, hit):
+    p = str(tmp_path / "b.hdf5")
+    with h5py.File(p, "w") as f:
+        f.create_dataset("big", shape=(int(gib * 2**28),), dtype=np.float32, chunks=(1024,))
+    rep = run([p], level=0)
+    got = by(rep, "WF006")
+    assert bool(got) == hit
+    if hit:
+        assert got[0].expected == f"<= {2**30:.3e} bytes" and got[0].observed == gib * 2**30
+    # the ratio rule: a 100 kB file may declare up to 1000 x its size above 1 GiB
+    lim = Limits(bomb_min_bytes=1 << 20, bomb_ratio=1000.0)
+    size = os.path.getsize(p)
+    rep = run([p], level=0, limits=lim)
+    assert bool(by(rep, "WF006")) == (gib * 2**30 > 1000 * size)
+
+
+def test_preflight_literals(tmp_path):
+    assert sf.preflight(str(tmp_path / "nope")).startswith("cannot stat: ")
+    e = tmp_path / "empty"
+    e.write_bytes(b"")
+    assert sf.preflight(str(e)) == "empty file (0 bytes)"
+    t = tmp_path / "text"
+    t.write_bytes(b"x" * 2000)
+    assert sf.preflight(str(t)) == "not an HDF5 file (no HDF5 signature)"
+    u = tmp_path / "userblock"  # the signature may sit at 512 * 2^k
+    u.write_bytes(b"\0" * 1024 + sf.HDF5_SIGNATURE + b"\0" * 100)
+    assert sf.preflight(str(u)) is None
+    v = tmp_path / "odd"
+    v.write_bytes(b"\0" * 700 + sf.HDF5_SIGNATURE + b"\0" * 100)
+    assert sf.preflight(str(v)) == "not an HDF5 file (no HDF5 signature)"
+    assert sf.preflight(str(tmp_path)).startswith("not a regular file")
+    assert sf.HDF5_SIGNATURE == b"\x89HDF\r\n\x1a\n"
+
+
+def test_inventory_resolve_and_children():
+    inv_ = sf.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/a/b": "dataset",
+                                              "/c": "dataset"},
+                        soft_links={"/l": "/a", "/r": "b", "/a/rel": "b", "/bad": "/zzz"})
+    assert inv_.resolve("/a/b") == "/a/b"
+    assert inv_.resolve("/l/b") == "/a/b"
+    assert inv_.resolve("/a/rel") == "/a/b"
+    assert inv_.resolve("/bad") is None and inv_.resolve("/nothing") is None
+    assert inv_.children("/a") == ["b", "rel"]
+    assert inv_.children("/l") == ["b", "rel"]
+
+
+def test_first_line_and_inside(tmp_path):
+    assert sf.first_line(ValueError("one\ntwo")) == "ValueError: one"
+    assert sf.first_line(KeyError()) == "KeyError:"
+    assert sf._inside(str(tmp_path / "a" / "b"), str(tmp_path))
+    assert sf._inside(str(tmp_path), str(tmp_path))
+    assert not sf._inside(str(tmp_path) + "x", str(tmp_path))
+
+
+def test_walk_records_links_and_limits(tmp_path):
+    p = str(tmp_path / "w.hdf5")
+    with h5py.File(p, "w") as f:
+        g = f.create_group("g")
+        g.create_dataset("d", data=np.arange(4.0), compression="gzip")
+        f["soft"] = h5py.SoftLink("/g/d")
+        f["ext"] = h5py.ExternalLink("other.h5", "/x")
+        f["g"].attrs["big"] = np.zeros(300)
+        f["alias"] = f["g"]  # a second hard link to a group
+        deep = f
+        for i in range(4):
+            deep = deep.create_group(f"n{i}")
+    with h5py.File(p, "r") as f:
+        lim = Limits(max_depth=3, max_attr_bytes=1000)
+        i = sf.walk(f, lim)
+    assert i.soft_links == {"/soft": "/g/d"} and i.external_links == {"/ext": ("other.h5",
+                                                                               "/x")}
+    (d,) = [v for k, v in i.datasets.items() if k.endswith("/d")]
+    assert d.shape == (4,) and d.declared_bytes == 32 and d.layout == "chunked"
+    assert [c for c, _ in d.filters] == [1]
+    assert [(a, n) for _, a, n in i.big_attrs] == [("big", 2400)]
+    assert len(i.cycles) == 1 and i.cycles[0] in ("/g", "/alias")
+    assert i.too_deep == ["/n0/n1/n2"]
+    with h5py.File(p, "r") as f:
+        t = sf.walk(f, Limits(max_objects=2))
+    assert t.truncated_walk
+
+
+# -- units --------------------------------------------------------------------------------------
+
+def test_dimensionless_group_names():
+    for name in ("Reynolds", "reynolds_number", "RAYLEIGH", "Re", "Re_tau", "Pr", "Ma"):
+        assert uc.is_group(name), name
+    for name in ("Rex", "rho", "density", "Temperature", "re", "viscosity", "Pr2"):
+        assert not uc.is_group(name), name
+
+
+def test_unit_dimensions_and_text():
+    assert uc.dmul((("length", 1),), (("time", -1),), (("length", 1),)) == (("length", 2),
+                                                                         ("time", -1))
+    assert uc.dmul((("length", 1),), (("length", -1),)) == ()
+    assert uc.dpow((("length", 1), ("time", -2)), 2) == (("length", 2), ("time", -4))
+    assert uc.dpow((("length", 1),), 0) == ()
+    assert uc._dimtxt(()) == "dimensionless"
+    assert uc._dimtxt((("length", 1), ("time", -1))) == "[length] / [time]"
+    assert uc._dimtxt((("length", 2), ("time", -2))) == "[length] ** 2 / [time] ** 2"
+    assert uc._dimtxt((("time", -1),)) == "1 / [time]"
+    assert uc._dimtxt((("length", 1), ("mass", 1))) == "[length] * [mass]"
+    assert uc._dim("m/s") == (("length", 1), ("time", -1)) and uc._dimless("1") is True
+    assert uc._dimless("m") is False and uc._dimless("arbitrary units") is None
+    assert uc.is_angle("rad") and uc.is_angle("degree") and not uc.is_angle("1")
+    assert not uc.is_angle("m")
+    assert uc.parse_error("m/s") is None and uc.parse_error("furlongz") is not None
+
+
+def test_same_unit_factor_tolerance():
+    assert uc._same("m", "m") and uc._same("m/s", "meter / second")
+    assert not uc._same("km", "m") and not uc._same("m", "s")
+    assert not uc._same("m", "nonsense units")
+    assert uc._factor_text("m", "km") == "1 km = 1000 m"
+    assert uc._factor_text("m", "s") == "[time] vs [length]"
+    assert uc._factor_text("m", "zz zz") == "one does not parse"
+
+
+# -- invariants: closed forms ---------------------------------------------------------------------
+
+def test_min_eigenvalue_closed_forms():
+    T = np.array([[[2.0, 1.0, 1.0, 2.0], [1.0, 0.0, 0.0, -3.0]]], dtype=np.float32)
+    np.testing.assert_allclose(inv._min_eig(T.copy(), 2), [-3.0])  # eigs 1, 3 and 1, -3
+    A = np.array([[[1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 5.0]]])  # eigs -1, 3, 5
+    np.testing.assert_allclose(inv._min_eig(A, 3), [-1.0])
+    np.testing.assert_allclose(inv._min_eig(np.array([[[4.0], [-2.0]]]), 1), [-2.0])
+    np.testing.assert_allclose(inv._absmax(np.array([[1.0, -5.0, 3.0], [2.0, 0.0, 1.0]])),
+                               [5.0, 2.0])
+
+
+def test_drift_curve_is_max_pooled():
+    c = inv._curve(None, 1, np.arange(600.0), "q")
+    assert c["quantity"] == "q" and c["trajectory"] == 1
+    assert len(c["value"]) == 200 and c["value"][:2] == [2.0, 5.0] and c["value"][-1] == 599.0
+    assert c["frame"][:3] == [0, 3, 6]
+    small = inv._curve(None, None, np.array([1.0, np.nan, np.inf]), "q")
+    assert small["value"] == [1.0, None, None] and small["frame"] == [0, 1, 2]
+    assert inv.CURVE_POINTS == 256 and len(inv._curve(None, 0, np.ones(256), "q")["value"]) == 256
+
+
+def test_mixed_weights_parseval():
+    """Σ W |Y|² equals the mean of |y|² for the real FFT of a periodic axis (the half
+    spectrum counted twice, the Nyquist mode once)."""
+    from wellforge.validate import quadrature as q
+
+    n = 8
+    a = q.AxisGrid("x", q.PERIODIC, np.arange(n) / n, np.ones(n), 0.0, 1.0)
+    y = np.random.default_rng(0).normal(size=n)
+    Y = np.fft.rfft(y)
+    W = inv._mixed_weights([a], Y.shape)
+    assert W.dtype == np.float32
+    assert float(np.sum(W * np.abs(Y) ** 2)) == pytest.approx(np.mean(y * y), rel=1e-6)
+    b = q.AxisGrid("y", q.UNIFORM, np.arange(3.0), np.array([1.0, 2.0, 1.0]), 0, 2)
+    np.testing.assert_allclose(inv._mixed_weights([b], (3,)), [0.25, 0.5, 0.25])
+
+
+# -- dataset checks -------------------------------------------------------------------------------
+
+def test_majority_keeps_the_first_of_the_most_common():
+    assert dc._majority([[1], [2], [2], [1], [2]]) == [2]
+    assert dc._majority(["a", "b"]) == "a"
+    assert dc._norm({1: (1, 2), "a": [{"b": (3,)}]}) == {"1": [1, 2], "a": [{"b": [3]}]}
+    assert dc.COUNT_KEYS == ("n_files", "n_trajectories_per_file", "n_steps_per_trajectory")
+
+
+def test_recompute_stats_needs_every_file():
+    from wellforge.schema.stats import Moments
+
+    def part(vals, n=None):
+        m = Moments()
+        m.add(np.asarray(vals, float), 0)
+        d = Moments()
+        d.add(np.diff(np.asarray(vals, float)), 0)
+        return {"/t0_fields/c": {"name": "c", "vals": m, "deltas": d}}
+
+    f1 = {"summary": {"moments": part([1.0, 3.0])}}
+    f2 = {"summary": {"moments": part([5.0, 5.0, 5.0, 9.0])}}
+    s = dc.recompute_stats([f1, f2])
+    allv = np.array([1.0, 3.0, 5.0, 5.0, 5.0, 9.0])
+    assert s["mean"]["c"] == pytest.approx(allv.mean())
+    assert s["std"]["c"] == pytest.approx(allv.std())
+    assert s["rms"]["c"] == pytest.approx(np.sqrt((allv ** 2).mean()))
+    alld = np.array([2.0, 0.0, 0.0, 4.0])
+    assert s["mean_delta"]["c"] == pytest.approx(alld.mean())
+    assert dc.recompute_stats([]) is None
+    assert dc.recompute_stats([f1, {"summary": {}}]) is not None  # files without moments skipped
+    f3 = {"summary": {"moments": {"/t0_fields/d": part([1.0])["/t0_fields/c"]}}}
+    assert dc.recompute_stats([f1, f3]) is None  # different fields
+    empty = {"summary": {"moments": {"/t0_fields/c": {"name": "c", "vals": Moments(),
+                                                       "deltas": None}}}}
+    assert dc.recompute_stats([f1, empty]) is None
