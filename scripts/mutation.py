@@ -207,8 +207,8 @@ pytest_add_cli_args_test_selection = {json.dumps(tests)}
 pytest_add_cli_args = {json.dumps(args)}
 also_copy = {json.dumps(sorted({r.split("/")[0] for r in REPO_FILES}))}
 use_git_change_detection = false
-timeout_multiplier = 10.0
-timeout_constant = 20.0
+timeout_multiplier = 3.0
+timeout_constant = 5.0
 
 [tool.pytest.ini_options]
 testpaths = ["tests"]
@@ -216,6 +216,13 @@ markers = ["slow: long", "mpi: mpirun", "well: the-well loader"]
 timeout = 300
 """
     (root / "pyproject.toml").write_text(pyproject)
+    # mutmut keeps its record of which test calls which function across runs, but only
+    # functions mutated when it was taken have entries: retake it when the set changes
+    key = root / "campaign.json"
+    if key.exists() and json.loads(key.read_text()) != only:
+        for stale in (root / "mutants").glob("mutmut-stats*.json"):
+            stale.unlink()
+    key.write_text(json.dumps(only))
     return root
 
 
@@ -306,6 +313,7 @@ def main() -> int:
     ap.add_argument("--baseline", action="store_true",
                     help=f"without the pin tests ({BASELINE_SKIP}*): the score before them")
     ap.add_argument("--json", help="write the summary (and survivors) to this file")
+    ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
     ap.add_argument("--sample", type=int, default=0, metavar="N",
                     help="run a seeded random sample of N mutants per module (an estimate "
                     "of the score; the rest stay 'not run')")
@@ -320,8 +328,8 @@ def main() -> int:
         mods = [m for m in CAMPAIGNS[n][0] if not a.only or m in a.only]
         if mods:
             root = stage(n, mods, a.baseline)
-            names = sample_names(root, mods, a.sample) if a.sample else None
-            rc |= run(root, a.max_children, names)
+            picked = sample_names(root, mods, a.sample) if a.sample else None
+            rc |= run(root, a.max_children, picked)
     rep = report([m for n in names for m in CAMPAIGNS[n][0]], a.baseline)
     print(f"{'module':32} {'total':>6} {'run':>6} {'killed':>6} {'equiv':>6} {'surv':>6} "
           f"{'t/o':>4} {'nocov':>5} {'score %':>7}")
@@ -331,6 +339,13 @@ def main() -> int:
               f"{r['score']!s:>7}")
     print("score = (killed + timeout) / (run - equivalent); 'nocov': no selected test calls "
           "the mutated function (counts as not killed)")
+    if a.markdown:
+        print("\n| module | mutants | run | killed | equivalent | survived | score |")
+        print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+        for m, r in rep["modules"].items():
+            print(f"| {m} | {r['total']} | {r['total'] - r['not run']} | "
+                  f"{r['killed'] + r['timeout']} | {r['equivalent']} | "
+                  f"{r['survived'] + r['no tests']} | {r['score']} % |")
     if a.json:
         Path(a.json).write_text(json.dumps(rep, indent=1))
     return rc

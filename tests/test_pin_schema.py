@@ -456,3 +456,152 @@ def test_snapshot_and_resume(tmp_path):
     with h5py.File(r.path) as f:
         assert f["t0_fields/c"][0, :, 0].tolist() == [7.0, 8.0, 9.0]
         assert f["t0_fields/k"][0].tolist() == [1.0, 1.0]
+
+
+# -- survivors of the first mutation run (tests/MUTATION.md) --------------------------------
+
+def test_merge_into_a_single_value():
+    m = st.Moments()
+    m.add(np.array([1.0]), 0)  # count 1
+    m.merge(1, 3.0, 0.0)  # values 1, 3: mean 2, m2 2
+    assert (m.count, m.mean, m.m2) == (2, 2.0, 2.0)
+
+
+def test_sample_varying_constant_field_counts_every_trajectory(tmp_path):
+    with WellWriter(str(tmp_path / "k.hdf5"), "pin", 3, np.arange(2.0)) as w:
+        w.add_dimension("x", [0.0, 1.0])
+        w.add_field("k", time_varying=False)
+        for i in range(3):
+            w.write_frame(i, None, {"k": np.full(2, float(i))})
+    vals, dels = st.file_moments(str(tmp_path / "k.hdf5"))["k"]
+    assert dels is None and vals.count == 6
+    assert vals.mean == pytest.approx(1.0) and vals.var == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="^no train files to compute statistics from$"):
+        st.compute_stats([])
+
+
+def test_unit_errors_name_the_object(tmp_path):
+    bad = "furlongz"
+    with pytest.raises(SchemaError, match="^dimensions/time: units "):
+        _w(tmp_path, time_units=bad)
+    w = _w(tmp_path)
+    w.add_dimension("x", [0.0, 1.0])
+    for call, where in ((lambda: w.add_scalar("e", 1.0, units=bad), "scalars/e"),
+                        (lambda: w.add_parameter("p", 1.0, units=bad), "scalars/p"),
+                        (lambda: w.add_field("c", units=bad), "field c")):
+        with pytest.raises(SchemaError, match=f"^{where}: units "):
+            call()
+    w.add_field("c")
+    w.write_frame(0, 0, {"c": np.zeros(2)})
+    for call, where in ((lambda: w.add_dimension("y", [0.0, 1.0]), "dimensions/y"),
+                        (lambda: w.add_parameter("p", 1.0), "scalars/p"),
+                        (lambda: w.add_scalar("e", 1.0), "scalars/e"),
+                        (lambda: w.add_field("d", order=1), "t1_fields/d"),
+                        (lambda: w.add_boundary_condition("x", "WALL"), "boundary_conditions/x")):
+        with pytest.raises(SchemaError, match=f"^{where}: declarations must come before the "
+                           "first frame is written$"):
+            call()
+    with pytest.raises(SchemaError, match="^resume must come before the first frame is written$"):
+        w.resume(w.partial, 0)
+    w.abort()
+    e = _w(tmp_path, name="e.hdf5")
+    with pytest.raises(SchemaError, match=r"\(declared: none\)$"):
+        e.add_boundary_condition("x", "WALL")
+    with pytest.raises(SchemaError, match="^no dimensions declared: call add_dimension first$"):
+        e.write_frame(0, 0, {})
+    e.add_dimension("x", [0.0, 1.0])
+    with pytest.raises(SchemaError, match="declared fields are none$"):
+        e.write_frame(0, 0, {"c": np.zeros(2)})
+    e.abort()
+
+
+@pytest.mark.parametrize("coords", [[1.0, 1.0], [2.0, 2.0, 2.0], [0.0, 0.5, 0.25],
+                                    [0.0, -0.5, -0.25]])
+def test_constant_or_turning_coordinates(tmp_path, coords):
+    with pytest.raises(SchemaError, match="^dimensions/x: coordinates must be strictly monotonic$"):
+        _w(tmp_path).add_dimension("x", coords)
+
+
+def test_stored_dtypes_units_compression_libver(tmp_path):
+    w = _w(tmp_path, compression="gzip")
+    w.add_dimension("x", [0.0, 1.0])
+    w.add_parameter("Re", 2, units="m")
+    w.add_scalar("e", [1.0, 2.0, 3.0], time_varying=True)
+    w.add_field("c")
+    for k in range(3):
+        w.write_frame(0, k, {"c": np.arange(2.0)})
+    w._open()
+    assert w._h5.libver == ("earliest", "v110")  # readable by HDF5 1.10 (the Well's h5py)
+    w.close()
+    with h5py.File(w.path) as f:
+        assert f["scalars/Re"].attrs["units"] == "m" and f["scalars/Re"].dtype == np.float32
+        assert f["scalars/e"].dtype == np.float32 and f["t0_fields/c"].compression == "gzip"
+
+
+def test_snapshot_keeps_appending_to_the_same_file(tmp_path, monkeypatch):
+    renames = []
+    real = wr.atomic_rename
+    monkeypatch.setattr(wr, "atomic_rename", lambda a, b: (renames.append((a, b)), real(a, b)))
+    w = _w(tmp_path)
+    w.add_dimension("x", [0.0, 1.0])
+    w.add_field("c")
+    w.write_frame(0, 0, {"c": np.full(2, 5.0)})
+    snap = str(tmp_path / "snap.hdf5")
+    w.snapshot(snap)
+    assert renames == [(snap + ".partial", snap)]
+    w.write_frame(0, 1, {"c": np.full(2, 6.0)})
+    w.write_frame(0, 2, {"c": np.full(2, 7.0)})
+    w.close()
+    assert renames[-1] == (w.partial, w.path)
+    w.close()  # a second close neither rewrites nor renames anything
+    assert len(renames) == 2
+    with h5py.File(w.path) as f:
+        assert f["t0_fields/c"][0, :, 0].tolist() == [5.0, 6.0, 7.0]
+
+
+def test_abort_closes_the_file_and_provenance_of_odd_objects(tmp_path):
+    from pathlib import PurePosixPath
+
+    w = _w(tmp_path)
+    w.add_dimension("x", [0.0, 1.0])
+    w.add_field("c", time_varying=False)
+    w.write_frame(0, None, {"c": np.zeros(2)})
+    h = w._h5
+    w.abort()
+    assert not h.id.valid and w._h5 is None and not os.path.exists(w.partial)
+    v = _w(tmp_path, name="v.hdf5")
+    v.add_dimension("x", [0.0, 1.0])
+    v.add_field("c", time_varying=False)
+    v.set_provenance({"where": {"path": PurePosixPath("/a/b")}})
+    v.write_frame(0, None, {"c": np.zeros(2)})
+    v.close()
+    with h5py.File(v.path) as f:
+        assert f["provenance"].attrs["where"] == '{"path": "/a/b"}'
+
+
+def test_disk_full_messages(tmp_path, monkeypatch):
+    import errno
+
+    w = _w(tmp_path)
+    w.add_dimension("x", [0.0, 1.0, 2.0, 3.0])
+    w.add_field("c")
+    w._open()
+    monkeypatch.setattr(wr.os, "statvfs", lambda p: Statvfs(3 * 2**18, 2))  # 1.5 MiB free
+    monkeypatch.setattr(wr, "DISK_RESERVE", 2 << 20)
+    with pytest.raises(DiskFull) as e:
+        w.write_frame(0, 0, {"c": np.zeros(4)})
+    assert str(e.value) == (f"{tmp_path}: 1.5 MiB free, below the 2 MiB reserve for writing "
+                            "w.hdf5: free space and rerun the same command (finished files "
+                            "are kept)")
+    monkeypatch.undo()
+
+    def full(self, key, value):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(h5py.Dataset, "__setitem__", full)
+    with pytest.raises(DiskFull) as e:
+        w.write_frame(0, 0, {"c": np.zeros(4)})
+    assert str(e.value) == (f"no space left on the device writing {w.partial}: free space "
+                            "and rerun the same command (finished files are kept)")
+    monkeypatch.undo()
+    w.abort()
