@@ -218,11 +218,16 @@ timeout = 300
     (root / "pyproject.toml").write_text(pyproject)
     # mutmut keeps its record of which test calls which function across runs, but only
     # functions mutated when it was taken have entries: retake it when the set changes
+    # (and when the tests change: new tests must be mapped too)
+    import hashlib
+
+    digest = hashlib.sha1(b"".join(p.read_bytes() for p in sorted((root / "tests").rglob(
+        "*.py")))).hexdigest()
     key = root / "campaign.json"
-    if key.exists() and json.loads(key.read_text()) != only:
+    if key.exists() and json.loads(key.read_text()) != [only, digest]:
         for stale in (root / "mutants").glob("mutmut-stats*.json"):
             stale.unlink()
-    key.write_text(json.dumps(only))
+    key.write_text(json.dumps([only, digest]))
     return root
 
 
@@ -314,6 +319,8 @@ def main() -> int:
                     help=f"without the pin tests ({BASELINE_SKIP}*): the score before them")
     ap.add_argument("--json", help="write the summary (and survivors) to this file")
     ap.add_argument("--markdown", action="store_true", help="also print a Markdown table")
+    ap.add_argument("--survivors", action="store_true",
+                    help="rerun only the mutants that survived the last run (after new tests)")
     ap.add_argument("--sample", type=int, default=0, metavar="N",
                     help="run a seeded random sample of N mutants per module (an estimate "
                     "of the score; the rest stay 'not run')")
@@ -329,6 +336,12 @@ def main() -> int:
         if mods:
             root = stage(n, mods, a.baseline)
             picked = sample_names(root, mods, a.sample) if a.sample else None
+            if a.survivors:  # only those the last run left alive (sampled or not)
+                last = report(mods, a.baseline)["survivors"]
+                picked = [k for m in mods for k in last.get(m, [])
+                          if picked is None or k in picked]
+                if not picked:
+                    continue
             rc |= run(root, a.max_children, picked)
     rep = report([m for n in names for m in CAMPAIGNS[n][0]], a.baseline)
     print(f"{'module':32} {'total':>6} {'run':>6} {'killed':>6} {'equiv':>6} {'surv':>6} "

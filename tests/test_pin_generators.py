@@ -605,3 +605,64 @@ def test_pack_names_order_provenance_and_idempotence(tmp_path):
     with h5py.File(v) as f:
         assert f["t0_fields/c"][:, 0, 0, 0].tolist() == [0, 200]
     assert sorted(os.listdir(root / "data" / "valid")) == ["pk_Reynolds_1e2.hdf5"]
+
+
+def _interval(c, t0, dt_cfl):
+    """Step the clock through one output interval at a constant CFL target."""
+    t, dts = t0, []
+    while True:
+        dt, lands = c.step(t, dt_cfl)
+        dts.append(dt)
+        t += dt
+        if lands:
+            c.k += 1
+            return dts
+
+
+def test_output_clock_keeps_the_step_within_the_hysteresis():
+    """threshold 0.5: after 4 x 0.25, an interval whose best cut is 3 steps (CFL 0.34)
+    keeps 4 x 0.25 (4 <= 3 x 1.5); one whose CFL is 0.2 (below the step) does not."""
+    c = OutputClock(np.array([0.0, 1.0, 2.0, 3.0]), threshold=0.5)
+    assert _interval(c, 0.0, 0.25) == [0.25] * 4
+    assert _interval(c, 1.0, 0.34) == [0.25] * 4
+    assert _interval(c, 2.0, 0.2) == [0.2] * 5
+    # at the boundary: 4 <= 3 x (1 + 1/3) keeps the step
+    c = OutputClock(np.array([0.0, 1.0, 2.0]), threshold=1 / 3)
+    _interval(c, 0.0, 0.25)
+    assert _interval(c, 1.0, 0.34) == [0.25] * 4
+    # without hysteresis the best cut is taken
+    c = OutputClock(np.array([0.0, 1.0, 2.0]), threshold=0.0)
+    _interval(c, 0.0, 0.25)
+    assert _interval(c, 1.0, 0.34) == [1 / 3] * 3
+
+
+def test_output_clock_step_reuse_needs_the_same_interval_length():
+    c = OutputClock(np.array([0.0, 1.0, 3.0]), threshold=0.5)
+    assert _interval(c, 0.0, 0.25) == [0.25] * 4
+    dts = _interval(c, 1.0, 0.25)  # twice as long: 8 steps, not the old 4
+    assert dts == [0.25] * 8
+
+
+def test_output_clock_returns_to_the_first_float_of_a_cut():
+    """A cut into n steps reuses the float of an earlier cut into n when it still cuts
+    the interval to 1e-12 of its length (the stored times' round-off), else r / n."""
+    r = 1e4
+    times = np.array([0.0, r, 2 * r, 3 * r + 1e-9, 3 * r + 1e-9 + 5e3])
+    c = OutputClock(times)
+    assert _interval(c, 0.0, r / 4) == [2500.0] * 4
+    assert _interval(c, r, r / 8) == [1250.0] * 8
+    third = _interval(c, 2 * r, r / 4 * (1 + 1e-13))  # 4 steps again, 1e-9 longer
+    assert third == [2500.0] * 4  # the same float as before, bit for bit
+    fourth = _interval(c, times[3], 2500.0)  # 5000 long: 2 steps, not 4 of the old float
+    assert len(fourth) == 2 and fourth[0] == pytest.approx(2500.0, rel=1e-12)
+
+
+def test_output_clock_recut_needs_more_than_the_threshold():
+    """threshold 0.5, step 0.25: a CFL target of exactly 0.375 (= 1.5 x) keeps the step;
+    above it, with fewer steps reaching the output, the rest is re-cut."""
+    c = OutputClock(np.array([0.0, 1.0]), threshold=0.5)
+    assert c.step(0.0, 0.25) == (0.25, False)
+    assert c.step(0.25, 0.375) == (0.25, False)
+    c = OutputClock(np.array([0.0, 1.0]), threshold=0.5)
+    c.step(0.0, 0.25)
+    assert c.step(0.25, 0.38) == (0.375, False)
