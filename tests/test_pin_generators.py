@@ -666,3 +666,158 @@ def test_output_clock_recut_needs_more_than_the_threshold():
     c = OutputClock(np.array([0.0, 1.0]), threshold=0.5)
     c.step(0.0, 0.25)
     assert c.step(0.25, 0.38) == (0.375, False)
+
+
+# -- survivors of the first mutation run ----------------------------------------------------
+
+def test_resolved_config_and_runs_exact(sf):
+    p = plan(sf, ranks_per_run=2, well_compat=False)
+    import wellforge
+
+    assert p.config == {
+        "system": "shear_flow", "dataset_name": "shear_flow", "resolution": [16, 32],
+        "stored_resolution": [16, 32], "time": {"start": 0.0, "dt_out": 0.5, "n_frames": 3},
+        "parameters": {"list": [{"Reynolds": 1e4, "Schmidt": 1.0}]},
+        "initial_conditions": {"list": [{"realization": 0}, {"realization": 1},
+                                        {"realization": 2}]},
+        "splits": {"train": 0.8, "valid": 0.1, "test": 0.1}, "seed": 0, "options": {},
+        "well_compat": False, "ranks_per_run": 2, "wellforge_version": wellforge.__version__}
+    r = p.runs[0]
+    assert (r.system, r.dataset_name, r.options, r.file_key) == (
+        "shear_flow", "shear_flow", {}, "shear_flow_Reynolds_1e4_Schmidt_1e0")
+    # every IC parameter is named, defaults included (provenance)
+    assert r.ic == {"ic": "default", "n_shear": 2, "n_blobs": 2, "width": 1.0,
+                    "amplitude": 1.0, "realization": 0}
+    assert plan(sf).config["ranks_per_run"] is None
+
+
+def test_run_ids_depend_on_params_ic_and_seed(sf):
+    a = plan(sf)
+    ids = [r.run_id for r in a.runs]
+    assert [r.run_id for r in plan(sf).runs] == ids  # deterministic
+    assert [r.split for r in plan(sf).runs] == [r.split for r in a.runs]
+    other_param = plan(sf, parameters={"Reynolds": [2e4], "Schmidt": [1.0]})
+    other_ic = plan(sf, initial_conditions={"realization": [0, 1, 2], "width": [0.5]})
+    other_seed = plan(sf, seed=1)
+    for q in (other_param, other_ic, other_seed):
+        assert all(x.run_id != y for x, y in zip(q.runs, ids))
+    # the order of names in the config does not change ids or the fingerprint
+    swapped = plan(sf, initial_conditions={"width": [1.0], "realization": [0, 1, 2]})
+    same = plan(sf, initial_conditions={"realization": [0, 1, 2], "width": [1.0]})
+    assert [r.run_id for r in swapped.runs] == [r.run_id for r in same.runs]
+    assert swapped.fingerprint() == same.fingerprint()
+
+
+def test_more_config_messages(sf):
+    with pytest.raises(ConfigError, match=r"^resolution\.y: must be > 0, given 0$"):
+        cf.build_plan(sf, base(resolution=[16, 0]))
+    with pytest.raises(ConfigError, match=r"^time\.n_frames: must be > 0, given 0$"):
+        plan(sf, time={"dt_out": 0.5, "n_frames": 0})
+    with pytest.raises(ConfigError, match=r"^expected_runs: expected an integer, given 3\.5$"):
+        plan(sf, expected_runs=3.5)
+    with pytest.raises(ConfigError, match=r"^expected_runs: expected a number, given 'x'$"):
+        plan(sf, expected_runs="x")
+    with pytest.raises(ConfigError, match=r"^splits\.valid: expected a number, given 'x'$"):
+        plan(sf, splits={"train": 0.8, "valid": "x", "test": 0.1})
+    with pytest.raises(ConfigError, match=r"^splits: expected fractions for train, valid, "
+                       r"test$"):
+        plan(sf, splits={"train": 1.0})
+    with pytest.raises(ConfigError, match=r"^splits: fractions must be > 0 and add up to 1 "
+                       r"\(every split non-empty\)$"):
+        plan(sf, splits={"train": 0.9, "valid": 0.1, "test": 0.1})
+    with pytest.raises(ConfigError, match=r"^parameters: missing Reynolds, Schmidt$"):
+        plan(sf, parameters={})
+    with pytest.raises(ConfigError, match=r"^parameters\.Reynolds: expected a number, "
+                       r"given 'x'$"):
+        plan(sf, parameters={"Reynolds": ["x"], "Schmidt": [1.0]})
+    with pytest.raises(ConfigError, match=r"^initial_conditions\.zip: all lists must have "):
+        plan(sf, initial_conditions={"zip": {"realization": [0, 1, 2], "width": [1.0]}})
+    with pytest.raises(ConfigError, match=r"^missing config key 'time' \(or choose a "
+                       r"--preset: tiny, well\)$"):
+        cf.build_plan(sf, {k: v for k, v in base().items() if k != "time"})
+    with pytest.raises(ConfigError, match=r"^options\.nope: unknown option; allowed: none$"):
+        plan(sf, options={"nope": 1})
+    for bad in ("_", "__"):
+        with pytest.raises(ConfigError, match="^dataset_name: "):
+            plan(sf, dataset_name=bad)
+    # a choice parameter is checked, and so is every name after it
+    with pytest.raises(ConfigError, match=r"^initial_conditions\.n_shear: 99 is out of range"):
+        plan(sf, initial_conditions={"ic": ["default"], "n_shear": [99],
+                                     "realization": [0, 1, 2]})
+    with pytest.raises(ConfigError, match=r"^k\.a: 6 is out of range \[-inf, 5\]$"):
+        cf._check_named("k", {"a": 6}, {"a": (None, 5, None)})
+    c = {"a": "2"}
+    cf._check_named("k", c, {"a": (0, None, None), "b": (None, None, ("x",))})
+    assert c == {"a": 2.0}
+
+
+def test_system_checks_and_options():
+    kf = get_system("kolmogorov_flow")
+    with pytest.raises(ConfigError, match=r"^parameters\.n_forcing: 4\.5 is not an integer"):
+        cf.build_plan(kf, {"resolution": [16, 16], "time": {"dt_out": 0.5, "n_frames": 2},
+                           "parameters": {"Reynolds": [40.0], "n_forcing": [4.5]},
+                           "initial_conditions": {"realization": [0, 1, 2]}})
+    rb = get_system("rayleigh_benard")
+    cfg = cf.merge_config(rb, "tiny", None, ["y_grid=uniform"])
+    p = cf.build_plan(rb, cfg)
+    assert p.config["options"] == {"y_grid": "uniform"}
+    assert all(r.options == {"y_grid": "uniform"} for r in p.runs)
+    with pytest.raises(ConfigError, match=r"^options\.y_grid: 'wobbly' is not one of "
+                       r"chebyshev, uniform$"):
+        cf.build_plan(rb, cf.merge_config(rb, "tiny", None, ["y_grid=wobbly"]))
+    with pytest.raises(ConfigError, match=r"^options\.z: unknown option; allowed: y_grid$"):
+        cf.build_plan(rb, cf.merge_config(rb, "tiny", {"options": {"z": 1}}, None))
+
+
+def test_merge_config_keys_and_sets(sf):
+    cfg = cf.merge_config(sf, None, base(), ["dataset_name=a=b", "realization=0,1,2,3"])
+    assert cfg["dataset_name"] == "a=b"
+    assert cfg["initial_conditions"] == {"list": [{"realization": r} for r in range(4)]}
+    assert set(cfg) == {"system", "preset", "resolution", "time", "parameters",
+                        "initial_conditions", "options", "dataset_name"}
+    cfg = cf.merge_config(sf, None, {}, ["n_frames=3"])
+    assert cfg["time"] == {"n_frames": 3} and cfg["options"] == {}
+    cfg = cf.merge_config(sf, None, {"options": None}, None)
+    assert cfg["options"] == {}
+    with pytest.raises(ConfigError, match=r"^parameters\.zip: all lists must have"):
+        cf.merge_config(sf, None, {"parameters": {"zip": {"Reynolds": [1, 2], "Schmidt": [1]}}},
+                        ["Reynolds=3"])
+    preset_before = repr(sf.presets["tiny"])
+    cf.merge_config(sf, "tiny", None, ["n_frames=4", "Reynolds=1e3"])
+    assert repr(sf.presets["tiny"]) == preset_before  # the preset itself is never changed
+
+
+def test_parse_value_and_load_yaml_messages(tmp_path):
+    assert cf.parse_value("[Xa, b]") == ["Xa", "b"]
+    with pytest.raises(ConfigError, match=r"no such config file$"):
+        cf.load_yaml(str(tmp_path / "none.yaml"))
+
+
+def test_pack_variants_grid_units_and_skips(tmp_path):
+    from wellforge.generators.pack import pack, packed_run_ids
+    from wellforge.schema.writer import WellWriter
+
+    def shard(path, rid, grid="equiangular"):
+        with WellWriter(str(path), "pk", 1, np.array([0.0, 1.0]), grid_type=grid) as w:
+            w.add_dimension("x", np.arange(4) / 4)
+            w.add_parameter("Re", 3.0, units="m")
+            w.add_field("c")
+            w.add_boundary_condition("x", "WALL", variant="no_slip_zero", fields=("c",))
+            w.set_provenance({"run_ids": [rid]})
+            for k in range(2):
+                w.write_frame(0, k, {"c": np.zeros(4)})
+        return str(path)
+
+    a, b = shard(tmp_path / "a.hdf5", "ra"), shard(tmp_path / "b.hdf5", "rb")
+    root = tmp_path / "ds"
+    pack({("test", "k1"): [("ra", a)]}, str(root))
+    out = pack({("test", "k1"): [("ra", a)], ("test", "k2"): [("rb", b)]}, str(root))
+    assert out == [str(root / "data/test/k1.hdf5"), str(root / "data/test/k2.hdf5")]
+    assert os.path.exists(out[1])  # a file kept up to date does not stop the others
+    with h5py.File(out[1]) as f:
+        assert f.attrs["grid_type"] == "equiangular"
+        assert f["scalars/Re"].attrs["units"] == "m"
+        assert list(f["boundary_conditions"]) == ["x_wall_no_slip_zero"]
+    with h5py.File(a, "r+") as f:
+        del f["provenance"]
+    assert packed_run_ids(a) == []
