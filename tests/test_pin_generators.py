@@ -821,3 +821,17 @@ def test_pack_variants_grid_units_and_skips(tmp_path):
     with h5py.File(a, "r+") as f:
         del f["provenance"]
     assert packed_run_ids(a) == []
+
+
+def test_sphere_resampling_to_an_odd_azimuth_count_and_gauss_colatitudes():
+    nphi, nth = 8, 6
+    phi = 2 * np.pi * np.arange(nphi) / nphi
+    th = rs.gauss_colatitudes(nth)
+    P, T = np.meshgrid(phi, th, indexing="ij")
+    f = lambda P, T: 1 + np.sin(T) * np.cos(P) + np.cos(T)  # noqa: E731
+    axes = (Axis("phi", "fourier", (0, 2 * np.pi), nphi),
+            Axis("theta", "sphere_theta", (0, np.pi), nth))
+    out = rs.Resampler(axes, (5, 4), {"theta": "gauss"})(f(P, T))
+    ps, ts = 2 * np.pi * np.arange(5) / 5, rs.gauss_colatitudes(4)
+    assert out.shape == (5, 4)
+    np.testing.assert_allclose(out, f(*np.meshgrid(ps, ts, indexing="ij")), atol=1e-12)
