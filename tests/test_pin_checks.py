@@ -205,8 +205,11 @@ def test_same_unit_factor_tolerance():
 # -- invariants: closed forms ---------------------------------------------------------------------
 
 def test_min_eigenvalue_closed_forms():
-    T = np.array([[[2.0, 1.0, 1.0, 2.0], [1.0, 0.0, 0.0, -3.0]]], dtype=np.float32)
-    np.testing.assert_allclose(inv._min_eig(T.copy(), 2), [-3.0])  # eigs 1, 3 and 1, -3
+    # frame 0: [[2, 1], [1, 2]] (eigenvalues 1, 3) and [[1, 0], [0, 3]];
+    # frame 1: [[0, 3], [1, 0]] (symmetric part [[0, 2], [2, 0]]: -2, 2)
+    T = np.array([[[2.0, 1.0, 1.0, 2.0], [1.0, 0.0, 0.0, 3.0]],
+                  [[0.0, 3.0, 1.0, 0.0], [5.0, 0.0, 0.0, 5.0]]], dtype=np.float32)
+    np.testing.assert_allclose(inv._min_eig(T.copy(), 2), [1.0, -2.0], atol=1e-6)
     A = np.array([[[1.0, 2.0, 0.0, 2.0, 1.0, 0.0, 0.0, 0.0, 5.0]]])  # eigs -1, 3, 5
     np.testing.assert_allclose(inv._min_eig(A, 3), [-1.0])
     np.testing.assert_allclose(inv._min_eig(np.array([[[4.0], [-2.0]]]), 1), [-2.0])
@@ -275,3 +278,100 @@ def test_recompute_stats_needs_every_file():
     empty = {"summary": {"moments": {"/t0_fields/c": {"name": "c", "vals": Moments(),
                                                        "deltas": None}}}}
     assert dc.recompute_stats([f1, empty]) is None
+
+
+
+def test_divergence_mode_by_grid():
+    from types import SimpleNamespace
+
+    from wellforge.validate import quadrature as q
+
+    def axes(*kinds):
+        return SimpleNamespace(axes=[SimpleNamespace(kind=k) for k in kinds])
+
+    assert inv._div_mode(axes(q.COLATITUDE, q.PERIODIC)) == "sphere"
+    assert inv._div_mode(axes(q.PERIODIC, q.PERIODIC)) == "mixed"
+    assert inv._div_mode(axes(q.CHEBYSHEV, q.PERIODIC)) == "mixed"
+    assert inv._div_mode(axes(q.COLATITUDE, q.CHEBYSHEV)) is None
+    assert inv._div_mode(axes(q.PERIODIC, q.PERIODIC_CLOSED)) is None
+    assert inv._div_mode(axes(q.GAUSS_COLATITUDE, q.PERIODIC)) is None
+    assert inv._div_mode(SimpleNamespace(axes=None)) is None
+
+
+def test_inside_the_root_directory():
+    assert sf._inside("/tmp/x", "/")
+
+
+def _ds(tmp_path):
+    import shutil
+
+    from wellforge.schema.synthetic import write_dataset
+
+    root = str(tmp_path / "synthetic")
+    write_dataset(root, n_time=3)
+    return root, shutil
+
+
+def test_dataset_messages(tmp_path):
+    import yaml
+
+    root, shutil = _ds(tmp_path)
+    rep = run([root])
+    assert [f.code for f in rep.findings] == []
+    path = os.path.join(root, "stats.yaml")
+    with open(path) as fh:
+        s = yaml.safe_load(fh)
+    del s["std"]["c"]
+    with open(path, "w") as fh:
+        yaml.safe_dump(s, fh)
+    (f,) = by(run([root]), "WF520")
+    assert (f.object, f.message) == ("std.c", "stats.yaml has no std.c")
+    assert f.file.endswith("stats.yaml")
+    with open(path, "w") as fh:
+        fh.write("[1, 2]\n")
+    (f,) = by(run([root]), "WF520")
+    assert (f.object, f.message, f.observed) == ("/", "stats.yaml is not a mapping", "list")
+    with open(path, "w") as fh:
+        fh.write("a: [\n")
+    (f,) = by(run([root]), "WF520")
+    assert f.message.startswith("cannot read stats.yaml: ") and f.object == "/"
+    os.remove(path)
+    (f,) = by(run([root]), "WF520")
+    assert f.severity == Severity.WARNING and f.message == "stats.yaml is missing (needed to " \
+        "normalise)"
+    meta = os.path.join(root, "synthetic.yaml")
+    with open(meta) as fh:
+        m = yaml.safe_load(fh)
+    del m["n_files"]
+    m["n_trajectories_per_file"] = [5, 5]
+    with open(meta, "w") as fh:
+        yaml.safe_dump(m, fh)
+    got = {f.object: f for f in by(run([root]), "WF531")}
+    assert got["n_files"].message.startswith("n_files is '<missing>', the data say ")
+    assert got["n_files"].observed == "<missing>"
+    t = got["n_trajectories_per_file"]
+    assert t.observed == [5, 5] and "(total 10 vs " in t.message
+    shutil.rmtree(os.path.join(root, "data", "test"))
+    os.makedirs(os.path.join(root, "data", "valid_x"))
+    for fn in os.listdir(os.path.join(root, "data", "valid")):
+        os.remove(os.path.join(root, "data", "valid", fn))
+    got = {f.message for f in by(run([root]), "WF503")}
+    assert got == {"split 'valid' has no files", "split 'test' has no files (no directory)"}
+
+
+def test_files_disagreeing_on_grid_and_fields(tmp_path):
+    import h5py as h5
+
+    root, _ = _ds(tmp_path)
+    fn = os.path.join(root, "data", "train", "synthetic_alpha_1.hdf5")
+    with h5.File(fn, "r+") as f:
+        f.attrs["grid_type"] = "equiangular"
+        f["t0_fields"].attrs["field_names"] = ["c", "extra"]
+        f["t0_fields"].create_dataset("extra", data=f["t0_fields/c"][()])
+        for k, v in f["t0_fields/c"].attrs.items():
+            f["t0_fields/extra"].attrs[k] = v
+    rep = run([root], level=5)
+    (g,) = [f for f in by(rep, "WF501") if f.object == "/dimensions"]
+    assert g.message == "@grid_type 'equiangular' differs from the other files ('cartesian')"
+    (fl,) = by(rep, "WF502")
+    assert fl.message.startswith("fields ") and "differs from the other files" in fl.message

@@ -181,7 +181,8 @@ def test_frameset_runs_and_text():
     fs = sanity.FrameSet.of([5, 1, 2, 3, 9])
     assert fs.runs == [(1, 3), (5, 5), (9, 9)] and (fs.count, fs.first, fs.last) == (5, 1, 9)
     assert fs.text() == "1-3, 5, 9"
-    assert sanity.FrameSet.of([]).runs == [] and sanity.FrameSet.of([]).count == 0
+    e = sanity.FrameSet.of([])
+    assert (e.runs, e.count, e.first, e.last, e.text()) == ([], 0, -1, -1, "")
     many = sanity.FrameSet.of(range(0, 50, 2))
     assert many.text().endswith("38, … (5 more runs)")
     capped = sanity.FrameSet.of(range(0, 2010, 2))  # 1005 isolated frames
@@ -661,3 +662,32 @@ def test_stats_weighting_is_by_count(unequal_dataset, tmp_path):
     with open(path, "w") as fh:
         yaml.safe_dump(s, fh)
     assert [f.object for f in _stats_hits(root)] == ["rms.velocity"]
+
+
+
+def test_periodic_derivative_scales_with_the_period_along_any_axis():
+    n, L = 16, 3.0
+    x = L * np.arange(n) / n
+    g = q.AxisGrid("x", q.PERIODIC, x, np.full(n, L / n), 0.0, L)
+    a = np.stack([np.sin(2 * np.pi * x / L), np.cos(4 * np.pi * x / L)]).astype(np.float32)
+    d = g.derivative(a, 1)
+    np.testing.assert_allclose(d[0], 2 * np.pi / L * np.cos(2 * np.pi * x / L), atol=1e-5)
+    np.testing.assert_allclose(d[1], -4 * np.pi / L * np.sin(4 * np.pi * x / L), atol=1e-5)
+    y = np.linspace(0.0, 2.0, 9)
+    u = q.AxisGrid("y", q.UNIFORM, y, np.ones(9), 0.0, 2.0)
+    b = np.stack([y**2, 3 * y]).astype(np.float32)  # differentiate along axis 1 only
+    np.testing.assert_allclose(u.derivative(b, 1), np.stack([2 * y, np.full(9, 3.0)]),
+                               atol=1e-5)
+
+
+def test_tau_projector_from_four_nodes():
+    g = q.classify("y", q.chebyshev_gauss_nodes(4, 0.0, 1.0))
+    V, L = g.tau_projector()
+    assert V.shape == (4, 2) and L.shape == (2, 4)
+    assert q.classify("y", q.chebyshev_gauss_nodes(3, 0.0, 1.0)).tau_projector() is None
+    s = 2 * g.nodes - 1
+    # 1 + T_3 has top coefficients (a_3, a_2) = (1, 0): U_3 / 2 = T_3 + T_1 is removed
+    t3 = 4 * s**3 - 3 * s
+    np.testing.assert_allclose(g.remove_tau((1 + t3).astype(np.float32), 0), 1 - s, atol=1e-5)
+    # a line has no T_3, T_2 content: left alone
+    np.testing.assert_allclose(g.remove_tau((1 + s).astype(np.float32), 0), 1 + s, atol=1e-5)
