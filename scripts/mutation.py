@@ -74,8 +74,10 @@ MODULES = [m for mods, _ in CAMPAIGNS.values() for m in mods]
 #: only these classes/functions of a module are mutated (the rest is left alone)
 ONLY = {"generators/runner.py": {"OutputClock"}}
 
-#: --baseline: the score before this suite's pins (tests/MUTATION.md's "before")
+#: --baseline: the score before this suite's pins (tests/MUTATION.md's "before"): the
+#: tests of the merge base with BASELINE_REF, without the pin files
 BASELINE_SKIP = "tests/test_pin_"
+BASELINE_REF = os.environ.get("WELLFORGE_MUTATION_BASE", "main")
 
 #: appended to the staged tests/conftest.py: the validator checks each file in a forked
 #: child by default, where mutmut's record of which test calls which function is lost
@@ -183,8 +185,15 @@ def stage(name: str, modules: list[str], baseline: bool = False) -> Path:
     for m in MODULES:
         p = src / m
         p.write_text(_rewrite_decorators(p.read_text(), ONLY.get(m)))
-    shutil.copytree(ROOT / "tests", root / "tests",
-                    ignore=shutil.ignore_patterns("__pycache__"))
+    if baseline:  # the tests as they were before the pins: BASELINE_REF's tests/
+        (root / "tests").mkdir(parents=True)
+        ref = subprocess.check_output(["git", "merge-base", "HEAD", BASELINE_REF], cwd=ROOT,
+                                      text=True).strip()
+        tar = subprocess.check_output(["git", "archive", ref, "tests"], cwd=ROOT)
+        subprocess.run(["tar", "-x", "-C", str(root)], input=tar, check=True)
+    else:
+        shutil.copytree(ROOT / "tests", root / "tests",
+                        ignore=shutil.ignore_patterns("__pycache__"))
     with open(root / "tests" / "conftest.py", "a") as fh:
         fh.write(CONFTEST_EXTRA)
     for rel in REPO_FILES:  # files some tests read by their repository path

@@ -390,6 +390,8 @@ CHEB_MUTATIONS = {
 
 @pytest.mark.parametrize("code", sorted(CHEB_MUTATIONS))
 def test_chebyshev_fixture_mutations(tmp_path, code):
+    from tests.test_validate_mutations import check_golden
+
     obj, fault = CHEB_MUTATIONS[code]
     p = write_chebyshev_fixture(str(tmp_path / "cheb.hdf5"))
     with edit(p) as f:
@@ -397,6 +399,7 @@ def test_chebyshev_fixture_mutations(tmp_path, code):
     rep, rc = run([p])
     assert {f.code for f in rep.findings} == {code}, [(f.code, f.message) for f in rep.findings]
     assert hits(rep, code)[0].object == obj and rc == 1
+    check_golden(f"chebyshev-{code}", rep.findings, str(tmp_path))
 
 
 SPHERE_CARD = {
@@ -455,6 +458,9 @@ def test_sphere_fixture_conservation_and_divergence(tmp_path):
              np.zeros(a.shape[:2])], -1))  # u_θ = 0.1 sin 2θ: div = 0.1 (3cos²θ - 1)·2/…
     rep, _ = run([p])
     assert {f.code for f in rep.findings} == {"WF410", "WF412"}
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("sphere-WF410-WF412", rep.findings, str(tmp_path))
 
 
 def write_periodic_closed(path, card: bool):
