@@ -691,3 +691,81 @@ def test_tau_projector_from_four_nodes():
     np.testing.assert_allclose(g.remove_tau((1 + t3).astype(np.float32), 0), 1 - s, atol=1e-5)
     # a line has no T_3, T_2 content: left alone
     np.testing.assert_allclose(g.remove_tau((1 + s).astype(np.float32), 0), 1 + s, atol=1e-5)
+
+
+# -- structure: boundaries of the counting rules, exact messages -------------------------------
+
+def _clean_bc(tmp_path, name="f.hdf5"):
+    p = _clean(tmp_path, name)
+    _bc(p, "x_periodic", "PERIODIC", [True] + [False] * 6 + [True], dims=("x",))
+    _bc(p, "y_wall", "WALL", [True, False, False, True])
+    return p
+
+
+def _findings(p, **kw):
+    return sorted((f.code, f.severity.label, f.object, f.message)
+                  for f in run([p], level=1, **kw).findings)
+
+
+def test_counts_from_both_sides(tmp_path):
+    p = _clean_bc(tmp_path)
+    assert _findings(p) == []
+    with h5py.File(p, "r+") as f:
+        f.attrs["n_spatial_dims"] = 0
+        f.attrs["n_trajectories"] = 0
+    got = _findings(p)
+    assert ("WF103", "error", "/", "@n_spatial_dims must be > 0") in got
+    assert ("WF103", "error", "/dimensions", "len(@spatial_dims) != @n_spatial_dims") in got
+    assert ("WF109", "error", "/", "@n_trajectories must be >= 1") in got
+    assert not [g for g in got if g[0] == "WF109" and g[1] != "error"]
+    with h5py.File(p, "r+") as f:
+        f.attrs["n_spatial_dims"] = 2
+        f.attrs["n_trajectories"] = 2
+    got = _findings(p)
+    assert [g for g in got if g[0] == "WF103"] == []
+    assert ("WF109", "error", "/t0_fields/c", "leading axis has 1 trajectories, "
+            "@n_trajectories = 2") in got
+
+
+def test_dtype_time_and_scalar_shapes(tmp_path):
+    p = _clean_bc(tmp_path)
+    with h5py.File(p, "r+") as f:
+        attrs = dict(f["t0_fields/c"].attrs)
+        data = f["t0_fields/c"][()].astype(np.float64)
+        del f["t0_fields/c"]
+        f.create_dataset("t0_fields/c", data=data).attrs.update(attrs)
+        f["scalars"].attrs["field_names"] = ["s"]
+        f["scalars"].create_dataset("s", data=np.ones(1, np.float32)).attrs.update(
+            sample_varying=False, time_varying=False, units="1")
+        t = f["dimensions/time"]
+        t[1] = np.nan
+    got = _findings(p)
+    assert ("WF111", "error", "/t0_fields/c", "dtype float64, expected float32") in got
+    assert ("WF108", "error", "/scalars/s", "shape (1,), expected () (a constant scalar has "
+            "shape (), not (1,))") in got
+    assert ("WF112", "error", "/dimensions/time", "time is not finite at index 1") in got
+
+
+def test_bc_metadata_messages(tmp_path):
+    p = _clean(tmp_path)
+    _bc(p, "x_periodic", "periodic", [True] + [False] * 6 + [True], dims=("x",))
+    _bc(p, "y_slippery", "SLIPPERY", [True, False, False, True])
+    _bc(p, "z_wall", "WALL", [True, True], dims=("z",))
+    _bc(p, "none_wall", "WALL", [True, True], dims=())
+    with h5py.File(p, "r+") as f:
+        g = f["boundary_conditions"].create_group("y_open")
+        g.attrs.update(bc_type="OPEN", associated_dims=["y"], associated_fields=[],
+                       sample_varying=False, time_varying=False)
+        f.attrs["grid_type"] = "polar"
+    got = _findings(p)
+    assert ("WF117", "warning", "/boundary_conditions/x_periodic",
+            "@bc_type 'periodic' is not upper case") in got
+    assert ("WF116", "error", "/boundary_conditions/y_slippery",
+            "@bc_type 'SLIPPERY' is not one of WALL, OPEN, PERIODIC") in got
+    assert ("WF118", "error", "/boundary_conditions/z_wall",
+            "associated dim 'z' is not in spatial_dims") in got
+    assert ("WF118", "error", "/boundary_conditions/none_wall", "@associated_dims is empty") in got
+    assert ("WF119", "error", "/boundary_conditions/y_open/mask",
+            "boundary condition has no mask dataset") in got
+    assert ("WF124", "warning", "/", "@grid_type 'polar' is not one of cartesian, equiangular, "
+            "spherical") in got
