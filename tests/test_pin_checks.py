@@ -375,3 +375,37 @@ def test_files_disagreeing_on_grid_and_fields(tmp_path):
     assert g.message == "@grid_type 'equiangular' differs from the other files ('cartesian')"
     (fl,) = by(rep, "WF502")
     assert fl.message.startswith("fields ") and "differs from the other files" in fl.message
+
+
+def test_card_contradictions_each_named(tmp_path):
+    """A card that disagrees with the synthetic file in parameters, axis order, BC types,
+    wall values, grids and ranges: every disagreement is one finding (golden record)."""
+    import yaml
+
+    from tests.test_validate_mutations import check_golden
+
+    root, _ = _ds(tmp_path)
+    p = os.path.join(root, "data", "train", "synthetic_alpha_1.hdf5")
+    with h5py.File(p, "r+") as f:
+        f.attrs["simulation_parameters"] = ["alpha", "gamma"]
+        f.attrs["gamma"] = 3.0
+        f["scalars"].create_dataset("gamma", data=np.float32(3.0)).attrs.update(
+            sample_varying=False, time_varying=False, units="1")
+        f["scalars"].attrs["field_names"] = ["alpha", "energy", "gamma"]
+        f["boundary_conditions/y_wall_noslip/values"][...] = [0.5, 0.0]
+    card = {"name": "contra", "title": "t", "time_units": "s",
+            "fields": [{"name": "c", "order": 0, "units": "mol/m^3"},
+                       {"name": "velocity", "order": 2, "units": "m/s"},
+                       {"name": "T", "order": 2, "units": "Pa"}],
+            "parameters": [{"name": "alpha", "units": "1", "low": 2.0, "high": 3.0},
+                           {"name": "beta", "units": "1"}],
+            "axes": [{"name": "y", "kind": "chebyshev", "bounds": [0, 2], "units": "m",
+                      "bc": "WALL", "bc_values": {"velocity": [0.0, 0.0]}},
+                     {"name": "x", "kind": "fourier", "bounds": [0, 3], "units": "m",
+                      "bc": "OPEN"}]}
+    cpath = tmp_path / "contra.yaml"
+    cpath.write_text(yaml.safe_dump(card))
+    rep = run([p], level=2, card=str(cpath))
+    assert not by(rep, "WF000")
+    assert {f.code for f in rep.findings} >= {"WF205", "WF206", "WF207", "WF208"}
+    check_golden("card-contradictions", rep.findings, str(tmp_path))

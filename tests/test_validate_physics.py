@@ -521,6 +521,9 @@ def test_generic_no_slip_wall_from_the_files_values(wf_dataset):
     assert {f.code for f in rep.findings} == {"WF402"}
     assert all("values of /boundary_conditions/y_wall_noslip" in f.message
                for f in hits(rep, "WF402"))
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-generic-wall", rep.findings, wf_dataset)
 
 
 def test_symmetric_flag_is_checked_without_a_card(wf_dataset):
@@ -533,6 +536,9 @@ def test_symmetric_flag_is_checked_without_a_card(wf_dataset):
     rep, _ = run([p])
     (s,) = hits(rep, "WF413")
     assert s.object == "/t2_fields/T" and "@symmetric" in s.message
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-symmetric-flag", rep.findings, wf_dataset)
 
 
 def test_unmatched_bc_values_and_units_across_files(wf_dataset):
@@ -546,6 +552,9 @@ def test_unmatched_bc_values_and_units_across_files(wf_dataset):
     (u,) = hits(rep, "WF204")
     assert u.object == "/t1_fields/velocity" and "1 km/s = 1000 m/s" in u.message
     assert u.file.endswith("synthetic_alpha_2.hdf5")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-bc-values-units", rep.findings, wf_dataset)
 
 
 # -- a card that contradicts the file ------------------------------------------------------
@@ -578,6 +587,9 @@ def test_card_contradicting_the_file_is_a_finding_naming_both(wf_dataset, tmp_pa
     assert "card 'wrong_card'" in msgs[("WF206", "/dimensions")] and \
         "'z'" in msgs[("WF206", "/dimensions")]
     assert "Chebyshev–Gauss" in msgs[("WF207", "/dimensions/y")]
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-wrong-card", rep.findings, wf_dataset)
 
 
 def test_card_bc_on_an_axis_the_file_lacks(wf_dataset):
@@ -592,6 +604,9 @@ def test_card_bc_on_an_axis_the_file_lacks(wf_dataset):
     bc = [f for f in hits(rep, "WF206") if f.object == "/boundary_conditions/q_wall"]
     assert bc and "'q'" in bc[0].message and "chebyshev_fixture" in bc[0].message
     assert not hits(rep, "WF000")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-card-bc-axis", rep.findings, wf_dataset)
 
 
 # -- wellforge check-card ------------------------------------------------------------------
