@@ -605,3 +605,27 @@ def test_disk_full_messages(tmp_path, monkeypatch):
                             "and rerun the same command (finished files are kept)")
     monkeypatch.undo()
     w.abort()
+
+
+def test_last_writer_messages(tmp_path, monkeypatch):
+    import errno
+
+    with pytest.raises(SchemaError, match="^dimensions/time: expected finite, strictly "
+                       "increasing values$"):
+        _w(tmp_path, time=[0.0, 0.0])
+    w = _w(tmp_path)
+    w.add_dimension("x", [0.0, 1.0])
+    w.add_dimension("y", [0.0, 1.0])
+    with pytest.raises(SchemaError, match=r"\(declared: x, y\)$"):
+        w.add_boundary_condition("z", "WALL")
+    w.add_field("c", time_varying=False)
+    w.write_frame(0, None, {"c": np.zeros((2, 2))})
+
+    def full(self):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(h5py.File, "flush", full)
+    with pytest.raises(DiskFull, match=f"^no space left on the device writing {w.partial}:"):
+        w.close()
+    monkeypatch.undo()
+    w.abort()
