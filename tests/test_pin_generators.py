@@ -835,3 +835,23 @@ def test_sphere_resampling_to_an_odd_azimuth_count_and_gauss_colatitudes():
     ps, ts = 2 * np.pi * np.arange(5) / 5, rs.gauss_colatitudes(4)
     assert out.shape == (5, 4)
     np.testing.assert_allclose(out, f(*np.meshgrid(ps, ts, indexing="ij")), atol=1e-12)
+
+
+def test_last_config_and_clock_survivors(sf):
+    # run ids and the fingerprint do not depend on the order parameters are named in
+    a = plan(sf, parameters={"Reynolds": [1e4], "Schmidt": [1.0]})
+    b = plan(sf, parameters={"Schmidt": [1.0], "Reynolds": [1e4]})
+    assert [r.run_id for r in a.runs] == [r.run_id for r in b.runs]
+    assert a.fingerprint() == b.fingerprint()
+    # a value left open (None) is skipped, the names after it are still checked
+    with pytest.raises(ConfigError, match=r"^initial_conditions\.n_shear: 99 is out of range"):
+        plan(sf, initial_conditions={"amplitude": [None], "n_shear": [99],
+                                     "realization": [0, 1, 2]})
+    ps = get_system("planetswe")
+    with pytest.raises(ConfigError, match=r"^options\.z: unknown option; allowed: forcing, "
+                       r"hyperviscosity, theta_grid$"):
+        cf.build_plan(ps, cf.merge_config(ps, "tiny", {"options": {"z": 1}}, None))
+    # a cached cut is reused only for an interval it still cuts
+    c = OutputClock(np.array([0.0, 1e4, 1.5e4]))
+    assert _interval(c, 0.0, 2500.0) == [2500.0] * 4
+    assert _interval(c, 1e4, 1250.0) == [1250.0] * 4  # n = 4 again, half as long
