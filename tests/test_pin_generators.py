@@ -855,3 +855,11 @@ def test_last_config_and_clock_survivors(sf):
     c = OutputClock(np.array([0.0, 1e4, 1.5e4]))
     assert _interval(c, 0.0, 2500.0) == [2500.0] * 4
     assert _interval(c, 1e4, 1250.0) == [1250.0] * 4  # n = 4 again, half as long
+
+
+def test_output_clock_keeps_a_cut_across_round_off_of_long_intervals():
+    """Intervals of 1e4 that differ by 1e-9 (round-off of the stored times) are the same
+    interval: with hysteresis the old cut (4 x 2500) is kept although 3 steps would do."""
+    c = OutputClock(np.array([0.0, 1e4, 2e4 + 1e-9]), threshold=0.5)
+    assert _interval(c, 0.0, 2500.0) == [2500.0] * 4
+    assert _interval(c, 1e4, 3400.0) == [2500.0] * 4
