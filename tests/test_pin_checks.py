@@ -409,3 +409,60 @@ def test_card_contradictions_each_named(tmp_path):
     assert not by(rep, "WF000")
     assert {f.code for f in rep.findings} >= {"WF205", "WF206", "WF207", "WF208"}
     check_golden("card-contradictions", rep.findings, str(tmp_path))
+
+
+# -- L4 tolerances from both sides (the Chebyshev fixture of test_validate_physics) ---------
+
+def _cheb(tmp_path, card_changes=None):
+    import yaml
+
+    from tests.test_validate_physics import CHEB_CARD, write_chebyshev_fixture
+
+    p = write_chebyshev_fixture(str(tmp_path / "cheb.hdf5"))
+    if card_changes:
+        card = {**CHEB_CARD, **card_changes}
+        with h5py.File(p, "r+") as f:
+            f.attrs["wellforge_card"] = yaml.safe_dump(card)
+    return p
+
+
+def _offset(p, path, fn):
+    with h5py.File(p, "r+") as f:
+        d = f[path]
+        for k in range(d.shape[1]):
+            d[0, k] = fn(k, d[0, k].astype(np.float64)).astype(np.float32)
+
+
+@pytest.mark.parametrize("step,hit", [(2e-5, True), (2e-7, False)])
+def test_conserved_mean_tolerance_from_both_sides(tmp_path, step, hit):
+    """The mean of c (RMS about 1.03) drifts by step per frame from frame 1 on: by frame 5,
+    4 steps, against the card's 1e-6."""
+    p = _cheb(tmp_path)
+    _offset(p, "t0_fields/c", lambda k, a: a + step * max(k - 1, 0))
+    got = by(run([p]), "WF410")
+    assert bool(got) == hit
+    if hit:
+        # 4 steps relative to the RMS (about 1.05): 7.6e-5
+        assert got[0].observed["frame"] == 5 and 6e-5 < got[0].observed["drift"] < 8e-5
+
+
+@pytest.mark.parametrize("frame,hit", [(0, False), (1, True)])
+def test_zero_mean_after_the_initial_condition(tmp_path, frame, hit):
+    from tests.test_validate_physics import CHEB_CARD
+
+    inv_ = [{"kind": "zero_mean", "field": "b", "tolerance": 1e-6}]
+    p = _cheb(tmp_path, {"invariants": CHEB_CARD["invariants"] + inv_})
+    with h5py.File(p, "r+") as f:  # b - its weighted mean: zero-mean but one frame
+        from wellforge.validate import quadrature as q
+
+        y = f["dimensions/y"][()].astype(np.float64)
+        w = q.fejer1(y.size)[1] / 2
+        d = f["t0_fields/b"]
+        for k in range(d.shape[1]):
+            a = d[0, k].astype(np.float64)
+            a = a - (a.mean(axis=0) @ w)
+            d[0, k] = (a + (0.5 if k == frame else 0.0)).astype(np.float32)
+    got = by(run([p]), "WF411")
+    assert bool(got) == hit
+    if hit:
+        assert got[0].observed["frame"] == 1 and got[0].region["time"] == [1, 1]
