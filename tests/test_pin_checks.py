@@ -466,3 +466,152 @@ def test_zero_mean_after_the_initial_condition(tmp_path, frame, hit):
     assert bool(got) == hit
     if hit:
         assert got[0].observed["frame"] == 1 and got[0].region["time"] == [1, 1]
+
+
+# -- more survivors: overflowing sums, non-finite trajectories, slabs, cards, energy -------
+
+def _frames_file(path, frames, fields=("c",), order=0, bc=("PERIODIC", "OPEN")):
+    frames = np.asarray(frames, dtype=np.float32)
+    with WellWriter(str(path), "pin", frames.shape[0], np.arange(frames.shape[1], dtype=float)) as w:
+        w.add_dimension("x", np.arange(frames.shape[2]) / frames.shape[2])
+        w.add_dimension("y", np.linspace(0, 1, frames.shape[3]) if bc[1] != "PERIODIC"
+                        else np.arange(frames.shape[3]) / frames.shape[3])
+        for n in fields:
+            w.add_field(n, order=order)
+        w.add_boundary_condition("x", bc[0])
+        w.add_boundary_condition("y", bc[1])
+        for i in range(frames.shape[0]):
+            for k in range(frames.shape[1]):
+                w.write_frame(i, k, {n: frames[i, k] for n in fields})
+    return str(path)
+
+
+def test_float32_overflow_of_the_sums_is_recomputed(tmp_path):
+    """Values of 1e30 are finite float32, their squares are not: the frame is re-summed
+    in float64, not reported as non-finite, and its RMS is right."""
+    f = np.ones((5, 3, 8, 4)) * 1e30
+    f[:, :, ::2] *= -1  # spatial variation, not constant
+    for i in range(5):
+        for k in range(3):
+            f[i, k] *= (1 + 0.01 * i) * (1 + 0.1 * k)
+    p = _frames_file(tmp_path / "big.hdf5", f)
+    rep = run([p], select=["WF300", "WF301", "WF302", "WF304"])
+    assert [x.code for x in rep.findings] == []
+    # the RMS is finite and right: a trajectory 100 x the others is the outlier (their
+    # float32 sums of squares overflow: before, every RMS was inf and none stood out)
+    f[4] *= 100.0
+    rep = run([_frames_file(tmp_path / "big2.hdf5", f)], select=["WF304"])
+    (o,) = by(rep, "WF304")
+    assert o.region == {"trajectory": [4, 4]} and "RMS 1.15e+32" in o.message
+    # and a frame equal to the previous one is found (its signature overflows too)
+    f[0, 2] = f[0, 1]
+    rep = run([_frames_file(tmp_path / "big3.hdf5", f)], select=["WF302"])
+    assert [x.message for x in by(rep, "WF302")] == [
+        "1 frame(s) equal to the previous one at t = 2, trajectory 0"]
+
+
+def test_a_non_finite_trajectory_keeps_the_others_indices(tmp_path):
+    f = np.stack([np.stack([np.where(np.arange(32).reshape(8, 4) % 2, 1.0, -1.0)
+                            * (1 + 0.001 * i)] * 3) for i in range(7)])
+    f[0] = np.nan  # trajectory 0: no finite frame (RMS NaN)
+    f[6] *= 100.0  # trajectory 6: the outlier
+    p = _frames_file(tmp_path / "nan.hdf5", f)
+    rep = run([p], select=["WF304", "WF300"])
+    (o,) = by(rep, "WF304")
+    assert o.region == {"trajectory": [6, 6]}
+    (n,) = by(rep, "WF300")
+    assert n.observed == {"nan": 96, "inf": 0}
+
+
+@pytest.mark.parametrize("amp,hit", [(8.0, True), (16.0, False)])
+def test_outlier_floor_for_a_vector_field(tmp_path, amp, hit):
+    """The floor is 1e-3 of the RMS over all components (not scaled by their number)."""
+    checker = np.array([[1.0, -1.0, 1.0, -1.0], [-1.0, 1.0, -1.0, 1.0]] * 4)
+    fr = np.stack([amp * checker for _ in range(27)])
+    fr[-1] += 1 / 64
+    v = np.stack([fr, fr], axis=-1)[None]
+    p = _frames_file(tmp_path / "v.hdf5", v, fields=("u",), order=1)
+    assert bool(by(run([p], select=["WF303"]), "WF303")) == hit
+
+
+@pytest.mark.parametrize("which", [0, 1, 2, 3])
+def test_seam_reference_is_the_largest_of_the_four_neighbouring_steps(tmp_path, which):
+    """One of the four steps next to the wrap is 3, the others 1; a wrap jump of 10.5 is
+    3.5 x the largest step: no seam, whichever step is the large one."""
+    J = 10.5
+    steps = [1.0, 1.0, 1.0, 1.0]  # c1 - c0, c2 - c1, c7 - c6 (negated), c6 - c5
+    steps[which] = 3.0
+    c0, c7 = 0.0, J
+    c1 = c0 + steps[0]
+    c2 = c1 + steps[1]
+    c6 = c7 + steps[2]
+    c5 = c6 + steps[3]
+    mid = (c2 + c5) / 2
+    line = np.array([c0, c1, c2, mid, mid, c5, c6, c7])
+    f = np.stack([np.repeat(line[:, None], 4, axis=1) * (1 + k) for k in range(3)])[None]
+    p = _frames_file(tmp_path / "s.hdf5", f)
+    assert by(run([p], select=["WF400"]), "WF400") == []
+    line[-1] = c7 = 13.5  # 4.5 x: a seam
+    line[-2], line[-3] = c7 + steps[2], c7 + steps[2] + steps[3]
+    f = np.stack([np.repeat(line[:, None], 4, axis=1) * (1 + k) for k in range(3)])[None]
+    p = _frames_file(tmp_path / "s2.hdf5", f)
+    assert len(by(run([p], select=["WF400"]), "WF400")) == 1
+
+
+def test_seam_in_slabs_checks_the_other_axes(tmp_path):
+    """Frames larger than the block budget are read in slabs of the first axis: its seam
+    is not checked (a note says so), the second axis's still is."""
+    from tests.test_validate_mutations import check_golden
+
+    y = np.arange(16) / 16
+    x = np.arange(16) / 16
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    c = np.sin(2 * np.pi * X) + 8 * Y  # a ramp in y: a seam across the y wrap
+    f = np.stack([c * (1 + k) for k in range(3)])[None]
+    p = _frames_file(tmp_path / "slab.hdf5", f, bc=("PERIODIC", "PERIODIC"))
+    rep = run([p], select=["WF400"], limits=Limits(block_bytes=16 * 4 * 4))
+    (s,) = by(rep, "WF400")
+    assert "'y'" in s.message
+    assert any("the seam of the first axis was not checked" in n["note"] for n in rep.notes)
+    check_golden("seam-slabs", rep.findings, str(tmp_path))
+
+
+def test_energy_growth_on_the_chebyshev_fixture(tmp_path):
+    from tests.test_validate_mutations import check_golden
+    from tests.test_validate_physics import CHEB_CARD
+
+    inv_ = [{"kind": "energy_non_increasing", "field": "velocity", "tolerance": 1e-3}]
+    p = _cheb(tmp_path, {"invariants": CHEB_CARD["invariants"] + inv_})
+    rep = run([p])
+    # the velocity's amplitude is cos t (t = 0.5 k): its energy, ∝ cos² t, rises from
+    # frame 3 to 4 (0.005 -> 0.173, by 34x) and from 4 to 5 (to 0.642)
+    (e,) = by(rep, "WF416")
+    assert e.observed["frame"] == 4 and e.observed["growth"] == pytest.approx(
+        np.cos(2.0) ** 2 / np.cos(1.5) ** 2 - 1, rel=1e-3)
+    assert e.curve["quantity"] == "energy (area mean of |u|^2/2)" and e.region["time"] == [4, 5]
+    check_golden("chebyshev-energy", rep.findings, str(tmp_path))
+
+
+def test_card_axes_and_parameters_on_one_side(tmp_path):
+    import yaml
+
+    from tests.test_validate_mutations import check_golden
+
+    root, _ = _ds(tmp_path)
+    p = os.path.join(root, "data", "train", "synthetic_alpha_1.hdf5")
+    card = {"name": "xonly", "title": "t", "time_units": "s",
+            "fields": [{"name": "c", "order": 0, "units": "mol/m^3"},
+                       {"name": "velocity", "order": 1, "units": "m/s"},
+                       {"name": "T", "order": 2, "units": "Pa"}],
+            # energy is a scalar of the file but not a simulation parameter: not missing
+            "parameters": [{"name": "alpha", "units": "1"}, {"name": "energy", "units": "J"}],
+            "axes": [{"name": "x", "kind": "fourier", "bounds": [0, 2], "units": "m",
+                      "bc": "PERIODIC"}]}
+    cpath = tmp_path / "xonly.yaml"
+    cpath.write_text(yaml.safe_dump(card))
+    rep = run([p], level=2, card=str(cpath))
+    assert not [f for f in rep.findings if "declares parameter" in f.message]
+    msgs = {f.message for f in by(rep, "WF206")}
+    assert any("axis 'y' is not an axis of card 'xonly'" in m for m in msgs)
+    assert any("on axis 'y', which card 'xonly'" in m for m in msgs)
+    check_golden("card-x-only", rep.findings, str(tmp_path))

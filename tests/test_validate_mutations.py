@@ -570,7 +570,7 @@ def recorded(findings, root) -> list[dict]:
 
     out = []
     for f in findings:
-        d = {k: v for k, v in f.to_dict().items() if k not in ("fingerprint", "curve", "fix")}
+        d = {k: v for k, v in f.to_dict().items() if k not in ("fingerprint", "fix")}
         d["file"] = os.path.relpath(d["file"], root) if os.path.isabs(d["file"]) else d["file"]
         text = json.dumps(d, default=str).replace(str(root), "<root>")
         text = re.sub(r"in a file of \d+ bytes", "in a file of N bytes", text)  # HDF5 version

@@ -497,6 +497,10 @@ def test_duplicate_periodic_endpoint(tmp_path, card):
     (f,) = hits(rep, "WF401")
     assert f.object == "/dimensions/x"
     assert not hits(rep, "WF400")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden(f"physics-closed-periodic-{'card' if card else 'data'}", rep.findings,
+                 str(tmp_path))
 
 
 # -- the synthetic fixture: generic rules without a card ---------------------------------
