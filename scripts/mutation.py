@@ -57,8 +57,8 @@ CAMPAIGNS = {
     # L0 and L1: every validation calls every one of their checks, so a survivor reruns
     # every test that validates anything; these run against the fast harness files only
     "validate-l0l1": (["validate/structure.py", "validate/safety.py"],
-                      ["tests/test_validate_mutations.py", "tests/test_pin_validate.py",
-                       "tests/test_pin_checks.py"]),
+                      ["tests/test_validate_mutations.py", "tests/test_validate_levels.py",
+                       "tests/test_pin_validate.py", "tests/test_pin_checks.py"]),
     "validate": (["validate/quadrature.py", "validate/sanity.py",
                   "validate/bc_checks.py", "validate/card_checks.py",
                   "validate/dataset_checks.py", "validate/invariants.py",

@@ -615,3 +615,58 @@ def test_card_axes_and_parameters_on_one_side(tmp_path):
     assert any("axis 'y' is not an axis of card 'xonly'" in m for m in msgs)
     assert any("on axis 'y', which card 'xonly'" in m for m in msgs)
     check_golden("card-x-only", rep.findings, str(tmp_path))
+
+
+def test_inventory_resolve_edge_names():
+    i = sf.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/b": "dataset"},
+                     soft_links={"/LX": "/a", "/r": "b"})
+    assert i.resolve("/LX") == "/a"  # a name ending in X
+    assert i.resolve("/r") == "/b"  # a relative link at the root
+
+
+def test_walk_object_limit_from_both_sides(tmp_path):
+    p = str(tmp_path / "n.hdf5")
+    with h5py.File(p, "w") as f:
+        for k in range(4):
+            f.create_group(f"g{k}")
+        f["alias"] = f["g0"]
+    with h5py.File(p, "r") as f:
+        assert not sf.walk(f, Limits(max_objects=5)).truncated_walk
+        assert sf.walk(f, Limits(max_objects=4)).truncated_walk
+        i = sf.walk(f, Limits())
+    assert {k: v for k, v in i.objects.items() if k in ("/alias", "/g0")} == {
+        "/alias": "group", "/g0": "group"}
+
+
+def test_virtual_sources_inside_the_dataset(tmp_path):
+    root, _ = _ds(tmp_path)
+    p = os.path.join(root, "data", "train", "synthetic_alpha_1.hdf5")
+    src = os.path.join(root, "data", "train", "src.h5")
+    with h5py.File(src, "w") as g:
+        g["x"] = np.arange(4, dtype=np.float32)
+    layout = h5py.VirtualLayout(shape=(4,), dtype=np.float32)
+    layout[:] = h5py.VirtualSource(src, "x", shape=(4,))
+    with h5py.File(p, "r+") as f:
+        f.create_virtual_dataset("extra_vds", layout)
+    assert by(run([p], level=0), "WF004") == []
+    os.remove(src)
+    (v,) = by(run([p], level=0), "WF004")
+    assert v.message.endswith("does not exist (would read as fill values)")
+
+
+def test_l0_limits_and_unallocated_messages(tmp_path):
+    p = str(tmp_path / "l.hdf5")
+    with h5py.File(p, "w") as f:
+        g = f.create_group("g")
+        for k in range(5):
+            g.attrs[f"a{k}"] = k
+        f.create_dataset("empty", shape=(16,), dtype=np.float32)  # contiguous, unwritten
+        for k in range(3):
+            f.create_group(f"h{k}")
+    rep = run([p], level=0, limits=Limits(max_attrs_per_object=3, max_objects=3))
+    got = {(f.code, f.object, f.message, repr(f.expected)) for f in rep.findings}
+    assert ("WF007", "/", "more than 3 objects", "3") in got
+    rep = run([p], level=0, limits=Limits(max_attrs_per_object=3))
+    got = {(f.code, f.object, f.message) for f in rep.findings}
+    assert ("WF007", "/g", "more than 3 attributes") in got
+    assert ("WF009", "/empty", "no data stored: reads return the fill value") in got

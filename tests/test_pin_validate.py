@@ -769,3 +769,41 @@ def test_bc_metadata_messages(tmp_path):
             "boundary condition has no mask dataset") in got
     assert ("WF124", "warning", "/", "@grid_type 'polar' is not one of cartesian, equiangular, "
             "spherical") in got
+
+
+def test_sample_varying_time_rows_and_coordinates(tmp_path):
+    """A (n_traj, T) time axis is checked row by row (regions name the trajectory); a
+    coordinate array with extra leading axes is checked (and shaped) too."""
+    f = np.stack([np.stack([CHECKER * (k + 1) for k in range(4)])] * 2)
+    p = write(tmp_path / "f.hdf5", f, times=np.array([[0.0, 1, 2, 3], [0.0, 2, 4, 6]]))
+    assert _findings(p) == []
+    _retime(p, np.array([[0.0, 1, 2, 3], [0.0, 2, 2, 6]]))
+    (f112,) = by(run([p], level=1), "WF112")
+    assert f112.region == {"trajectory": [1, 1], "time": [1, 2]}
+    _retime(p, np.array([[0.0, 1, 2, 3], [0.0, np.nan, 4, 6]]))
+    (f112,) = by(run([p], level=1), "WF112")
+    assert f112.region == {"trajectory": [1, 1], "time": [1, 1]}
+    _retime(p, np.array([[0.0, 1, 2, 3], [0.0, 2, 4, 6], [0.0, 1, 2, 3]]))
+    got = [(x.code, x.object) for x in run([p], level=1).findings]
+    assert ("WF109", "/dimensions/time") in got
+    _retime(p, np.array([[0.0, 1, 2, 3], [0.0, 2, 4, 6]]))
+    with h5py.File(p, "r+") as h:  # y stored per frame: (T, 4) with time_varying=True
+        attrs = dict(h["dimensions/y"].attrs)
+        del h["dimensions/y"]
+        d = h.create_dataset("dimensions/y", data=np.tile(np.linspace(0, 1, 4, dtype=np.float32),
+                                                          (4, 1)))
+        d.attrs.update({**attrs, "time_varying": True})
+    assert [x for x in run([p], level=1).findings if x.code in ("WF108", "WF114")] == []
+    with h5py.File(p, "r+") as h:
+        h["dimensions/y"][2] = [0.0, 0.5, 0.5, 1.0]
+        h["dimensions/y"].attrs["time_varying"] = False
+    got = {(x.code, x.object) for x in run([p], level=1).findings}
+    assert ("WF114", "/dimensions/y") in got and ("WF108", "/dimensions/y") in got
+
+
+def test_expected_values_of_count_findings(tmp_path):
+    p = _clean_bc(tmp_path)
+    with h5py.File(p, "r+") as f:
+        f.attrs["n_spatial_dims"] = 0
+    (f,) = [x for x in by(run([p], level=1), "WF103") if x.object == "/"]
+    assert (f.expected, f.observed) == ("> 0", 0)
