@@ -670,3 +670,81 @@ def test_l0_limits_and_unallocated_messages(tmp_path):
     got = {(f.code, f.object, f.message) for f in rep.findings}
     assert ("WF007", "/g", "more than 3 attributes") in got
     assert ("WF009", "/empty", "no data stored: reads return the fill value") in got
+
+
+def test_grid_descriptions():
+    from types import SimpleNamespace
+
+    from wellforge.validate import card_checks as cc
+    from wellforge.validate import quadrature as q
+
+    want = {q.PERIODIC: "uniform periodic", q.UNIFORM: "uniform",
+            q.CELLS: "uniform cell centres", q.CHEBYSHEV: "Chebyshev–Gauss nodes",
+            q.LOBATTO: "Chebyshev–Lobatto nodes", q.COLATITUDE: "equiangular colatitudes",
+            q.GAUSS_COLATITUDE: "Gauss–Legendre colatitudes",
+            q.NONUNIFORM: "neither uniform nor Chebyshev nor a sphere grid"}
+    assert {k: cc._describe(SimpleNamespace(kind=k)) for k in want} == want
+
+
+def test_card_grids_parameters_and_units(tmp_path):
+    """Against a card: the x period may be a parameter of the file (alpha = 2), y's lower
+    wall is off, a parameter exactly at its lower bound is in range, and units that
+    contradict the card, mix dimensional and dimensionless, or give a group units."""
+    import yaml
+
+    from tests.test_validate_mutations import check_golden
+
+    root, _ = _ds(tmp_path)
+    p = os.path.join(root, "data", "train", "synthetic_alpha_2.hdf5")
+    with h5py.File(p, "r+") as f:
+        f["dimensions/y"].attrs["units"] = "furlongz"
+        f["t0_fields/c"].attrs["units"] = "K"
+        f["dimensions/time"].attrs["units"] = "1"
+        f["scalars"].create_dataset("Reynolds", data=np.float32(5.0)).attrs.update(
+            sample_varying=False, time_varying=False, units="m")
+        f["scalars"].attrs["field_names"] = ["alpha", "energy", "Reynolds"]
+    card = {"name": "grids", "title": "t", "time_units": "s",
+            "fields": [{"name": "c", "order": 0, "units": "mol/m^3"},
+                       {"name": "velocity", "order": 1, "units": "m/s"},
+                       {"name": "T", "order": 2, "units": "Pa"}],
+            "parameters": [{"name": "alpha", "units": "m", "low": 2.0, "high": 3.0}],
+            "axes": [{"name": "x", "kind": "fourier", "bounds": [1, 6], "units": "m",
+                      "bc": "PERIODIC"},
+                     {"name": "y", "kind": "chebyshev", "bounds": [-0.5, 1], "units": "m",
+                      "bc": "WALL"}]}
+    cpath = tmp_path / "grids.yaml"
+    cpath.write_text(yaml.safe_dump(card))
+    rep = run([p], level=2, card=str(cpath))
+    codes = {(f.code, f.object) for f in rep.findings}
+    assert ("WF207", "/dimensions/x") not in codes  # the period 2 is the parameter alpha
+    assert ("WF207", "/dimensions/y") in codes and not by(rep, "WF208")
+    assert {"WF200", "WF201", "WF202", "WF203"} <= {c for c, _ in codes}
+    check_golden("card-grids-units", rep.findings, str(tmp_path))
+
+
+def test_uniform_card_axis_with_unknown_walls_and_unknown_system(tmp_path):
+    import yaml
+
+    from tests.test_validate_mutations import check_golden
+
+    p = str(tmp_path / "u.hdf5")
+    with WellWriter(p, "u", 1, np.arange(3.0)) as w:
+        w.add_dimension("x", np.linspace(0.2, 0.9, 5))  # neither on the walls nor cells
+        w.add_field("c")
+        w.add_boundary_condition("x", "WALL")
+        w.set_root_attrs(wellforge_card=yaml.safe_dump({
+            "name": "u", "title": "t", "fields": [{"name": "c", "order": 0, "units": "1"}],
+            "axes": [{"name": "x", "kind": "uniform", "bounds": [0, 1], "units": "1",
+                      "bc": "WALL"}]}))
+        for k in range(3):
+            w.write_frame(0, k, {"c": np.arange(5.0) * (k + 1)})
+    (g,) = by(run([p], level=2), "WF207")
+    assert g.message == "axis 'x': uniform grid on [0.2, 0.9] (grid points), card 'u' " \
+        "(@wellforge_card) declares [0, 1]"
+    with h5py.File(p, "r+") as f:
+        del f.attrs["wellforge_card"]
+        f.attrs["wellforge_system"] = "no_such_system"
+    rep = run([p], level=2)
+    (u,) = by(rep, "WF209")
+    assert u.object == "/" and "no_such_system" in u.message
+    check_golden("card-unknown-system", rep.findings, str(tmp_path))
