@@ -586,9 +586,10 @@ def check_golden(name: str, findings, root) -> None:
 
     got = recorded(findings, root)
     path = GOLDEN / f"{name}.json"
-    if os.environ.get("WELLFORGE_UPDATE_GOLDEN") == "1" or not path.exists():
+    if os.environ.get("WELLFORGE_UPDATE_GOLDEN") == "1":
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    assert path.exists(), f"no record {path.name}: rerun with WELLFORGE_UPDATE_GOLDEN=1, review"
     assert got == json.loads(path.read_text())
 
 
