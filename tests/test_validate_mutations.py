@@ -581,7 +581,7 @@ def recorded(findings, root) -> list[dict]:
 def check_golden(name: str, findings, root) -> None:
     """Every finding equals the reviewed record tests/golden/mutations/<name>.json:
     the findings are the validator's output, so their wording and numbers are behaviour.
-    WELLFORGE_UPDATE_GOLDEN=1 (or a missing record) writes the record: review the diff."""
+    WELLFORGE_UPDATE_GOLDEN=1 writes the records: review the diff."""
     import json
 
     got = recorded(findings, root)
