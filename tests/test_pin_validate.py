@@ -807,3 +807,56 @@ def test_expected_values_of_count_findings(tmp_path):
         f.attrs["n_spatial_dims"] = 0
     (f,) = [x for x in by(run([p], level=1), "WF103") if x.object == "/"]
     assert (f.expected, f.observed) == ("> 0", 0)
+
+
+# -- grid detection: descending grids, one-sided cells, small Chebyshev grids --------------
+
+def test_descending_and_offset_grids():
+    c = 1 - np.arange(9) / 8  # closed periodic, descending
+    g = q.classify("x", c, periodic=True, bounds=(0.0, 1.0))
+    assert g.kind == q.PERIODIC_CLOSED
+    np.testing.assert_allclose(g.nodes, c, atol=1e-15)
+    o = q.classify("x", 0.05 + np.arange(8) / 8, periodic=True, bounds=(0.0, 1.0))
+    assert (o.kind, o.lo, o.hi) == (q.PERIODIC, 0.0, 1.0)  # the card's origin
+    far = q.classify("x", 0.3 + np.arange(8) / 8, periodic=True, bounds=(0.0, 1.0))
+    assert far.lo == pytest.approx(0.3)  # more than half a step off: the grid's own
+    lob = q.classify("y", q.chebyshev_lobatto_nodes(9, -1.0, 3.0, ascending=False))
+    assert (lob.kind, lob.lo, lob.hi) == (q.LOBATTO, -1.0, 3.0)
+    gd = q.classify("y", q.chebyshev_gauss_nodes(9, 0.0, 1.0, ascending=False),
+                    hint="chebyshev", bounds=(0.0, 1.0))
+    assert gd.kind == q.CHEBYSHEV and gd.nodes[0] > gd.nodes[-1]
+    cd = q.classify("y", ((np.arange(6) + 0.5) / 6)[::-1], bounds=(0.0, 1.0))
+    assert cd.kind == q.CELLS
+    np.testing.assert_allclose(cd.nodes, ((np.arange(6) + 0.5) / 6)[::-1])
+
+
+def test_cells_need_both_ends_half_a_step_in():
+    x = 0.075 + 0.15 * np.arange(6)  # low end half a step in, high end 0.175 short
+    g = q.classify("y", x, bounds=(0.0, 1.0))
+    assert g.kind == q.UNIFORM and g.lo is None
+
+
+def test_three_gauss_nodes_are_uniform_unless_the_card_says_chebyshev():
+    x = q.chebyshev_gauss_nodes(3, 0.0, 1.0)  # equally spaced: (2 - √3)/4, 1/2, (2 + √3)/4
+    assert q.classify("y", x).kind == q.UNIFORM
+    assert q.classify("y", x, hint="chebyshev").kind == q.CHEBYSHEV
+
+
+def test_nonuniform_grids_carry_a_coarse_rule_and_notes():
+    x = np.array([0.0, 0.1, 0.3, 0.6, 1.0, 1.5])
+    g = q.classify("z", x)
+    assert g.kind == q.NONUNIFORM
+    # trapezoid on x[0], x[2], x[4] and the last point: widths 0.3, 0.7, 0.5
+    np.testing.assert_allclose(g.alt_weights, [0.15, 0, 0.5, 0, 0.6, 0.25])
+    th = q.classify("theta", [0.3, 1.0, 1.5, 2.0, 2.9], colatitude=True)
+    assert th.note == "colatitudes neither equiangular nor Gauss: trapezoid in cos θ"
+
+
+def test_lobatto_top_coefficients_closed_form():
+    n = 7
+    g = q.classify("y", q.chebyshev_lobatto_nodes(n, 0.0, 1.0))
+    s = 2 * g.nodes - 1
+    R = g._top_coefficients()
+    for k, row in ((n - 1, 0), (n - 2, 1)):
+        Tk = np.cos(k * np.arccos(np.clip(s, -1, 1)))
+        np.testing.assert_allclose(R @ Tk, np.eye(2)[row], atol=1e-12)
