@@ -472,7 +472,8 @@ def test_zero_mean_after_the_initial_condition(tmp_path, frame, hit):
 
 def _frames_file(path, frames, fields=("c",), order=0, bc=("PERIODIC", "OPEN")):
     frames = np.asarray(frames, dtype=np.float32)
-    with WellWriter(str(path), "pin", frames.shape[0], np.arange(frames.shape[1], dtype=float)) as w:
+    t = np.arange(frames.shape[1], dtype=float)
+    with WellWriter(str(path), "pin", frames.shape[0], t) as w:
         w.add_dimension("x", np.arange(frames.shape[2]) / frames.shape[2])
         w.add_dimension("y", np.linspace(0, 1, frames.shape[3]) if bc[1] != "PERIODIC"
                         else np.arange(frames.shape[3]) / frames.shape[3])
