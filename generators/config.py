@@ -37,6 +37,7 @@ import yaml
 
 from wellforge import __version__
 from wellforge.errors import ConfigError
+from wellforge.schema.spec import SPLITS
 from wellforge.userfiles import read_yaml
 
 from .run import RunSpec
@@ -46,7 +47,6 @@ TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution
             "parameters", "initial_conditions", "expected_runs", "splits", "seed", "options",
             "well_compat", "ranks_per_run")
 TIME_KEYS = ("start", "dt_out", "n_frames", "spinup")
-SPLIT_NAMES = ("train", "valid", "test")
 DEFAULT_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
            "ranks_per_run", "splits"}
@@ -171,12 +171,12 @@ def check_splits(splits) -> dict[str, float]:
     a quick run)."""
     if splits is None:
         return dict(DEFAULT_SPLITS)
-    if isinstance(splits, str) and splits in SPLIT_NAMES:  # --set splits=train
+    if isinstance(splits, str) and splits in SPLITS:  # --set splits=train
         splits = {splits: 1.0}
-    if not isinstance(splits, dict) or not splits or set(splits) - set(SPLIT_NAMES):
-        raise ConfigError(f"splits: expected fractions for some of {', '.join(SPLIT_NAMES)}, "
+    if not isinstance(splits, dict) or not splits or set(splits) - set(SPLITS):
+        raise ConfigError(f"splits: expected fractions for some of {', '.join(SPLITS)}, "
                           f"e.g. {{train: 0.8, valid: 0.1, test: 0.1}}; given {splits!r}")
-    fr = {k: _as_number(f"splits.{k}", splits.get(k, 0.0)) for k in SPLIT_NAMES}
+    fr = {k: _as_number(f"splits.{k}", splits.get(k, 0.0)) for k in SPLITS}
     if any(v < 0 for v in fr.values()) or abs(sum(fr.values()) - 1) > 1e-9:
         raise ConfigError(f"splits: fractions must be >= 0 and add up to 1, given "
                           f"{', '.join(f'{k}: {v:g}' for k, v in fr.items())}")
@@ -290,7 +290,9 @@ def _check_named(key: str, combo: dict, allowed: dict) -> None:
             continue
         v = _as_number(f"{key}.{name}", value)
         if (low is not None and v < low) or (high is not None and v > high):
-            raise ConfigError(f"{key}.{name}: {v:g} is out of range [{low:g}, {high:g}]")
+            lo, hi = ("-inf" if low is None else f"{low:g}"), ("inf" if high is None
+                                                              else f"{high:g}")
+            raise ConfigError(f"{key}.{name}: {v:g} is out of range [{lo}, {hi}]")
         combo[name] = v
 
 
@@ -360,7 +362,7 @@ def build_plan(system: System, cfg: dict) -> Plan:
             raise ConfigError(f"expected_runs: the sweep expands to {n_runs} runs "
                               f"({len(pcombos)} parameter sets × {len(iccombos)} initial "
                               f"conditions), not {exp}")
-    used = [k for k in SPLIT_NAMES if fr[k] > 0]
+    used = [k for k in SPLITS if fr[k] > 0]
     if len(iccombos) < len(used):
         raise ConfigError(f"initial_conditions: {len(iccombos)} per parameter set; need >= "
                           f"{len(used)} so that {', '.join(used)} each get one (add initial "

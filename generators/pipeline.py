@@ -23,6 +23,7 @@ from dataclasses import asdict, dataclass, field
 
 from wellforge.errors import ConfigError, DiskFull
 from wellforge.schema.dataset import finalize
+from wellforge.schema.spec import SPLITS
 
 from .checkpoint import Checkpoint
 from .config import Plan
@@ -234,7 +235,7 @@ def _record(work: WorkDir, spec: RunSpec, result: RunResult, group_id: int) -> N
 def plan_splits(plan: Plan) -> list[str]:
     """The splits the plan gives trajectories, in the Well's order."""
     used = {r.split for r in plan.runs}
-    return [s for s in ("train", "valid", "test") if s in used]
+    return [s for s in SPLITS if s in used]
 
 
 def collect(plan: Plan, work: WorkDir, before: set[str], finalize_dataset: bool = True

@@ -12,6 +12,8 @@ import time
 
 import numpy as np
 
+from wellforge.schema.spec import SPLITS
+
 from .config import Plan
 
 
@@ -58,7 +60,7 @@ def calibrate(plan: Plan, steps: int) -> dict:
 def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -> dict:
     files = plan.files()
     groups = ranks // ranks_per_run
-    splits = {s: sum(1 for r in plan.runs if r.split == s) for s in ("train", "valid", "test")}
+    splits = {s: sum(1 for r in plan.runs if r.split == s) for s in SPLITS}
     r0 = plan.runs[0]
     out = {"runs": len(plan.runs), "files": len(files),
            "ics_per_file": len(plan.runs) // max(len(files), 1), "splits": splits,

@@ -55,9 +55,9 @@ def stored_grid(axis: Axis, n: int, mode: str | None = None) -> np.ndarray:
             return np.linspace(a, b, n)
     if axis.kind == GAUSS:
         if mode in (None, "equiangular"):
-            return equiangular_colatitudes(n)
+            return equiangular_colatitudes(n, ascending=False)
         if mode == "gauss":
-            return gauss_colatitudes(n)
+            return gauss_colatitudes(n, ascending=False)
     raise ValueError(f"axis {axis.name}: unknown grid kind/mode {axis.kind}/{mode}")
 
 
@@ -66,7 +66,7 @@ def colatitude_interp_matrices(n_src: int, targets: np.ndarray
     """(M_even, M_odd), each len(targets) × n_src: M_even @ g(nodes) evaluates the cosine
     polynomial Σ_{k<n} a_k cos kθ through the n Gauss colatitude values, M_odd the sine
     polynomial Σ_{1<=k<=n} b_k sin kθ."""
-    nodes = gauss_colatitudes(n_src)
+    nodes = gauss_colatitudes(n_src, ascending=False)
     targets = np.asarray(targets, dtype=np.float64)
     out = []
     for basis, k in ((np.cos, np.arange(n_src)), (np.sin, np.arange(1, n_src + 1))):

@@ -18,10 +18,9 @@ import yaml
 
 from .card import SystemCard
 from .reader import read_info, read_provenance
-from .spec import component_names
+from .spec import SPLITS, component_names
 from .stats import compute_stats, dump_stats
 
-SPLITS = ("train", "valid", "test")
 
 
 def split_files(root: str, split: str) -> list[str]:

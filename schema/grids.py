@@ -85,16 +85,16 @@ def lobatto_nodes(n: int, lo: float, hi: float, ascending: bool = True) -> np.nd
     return x if ascending else x[::-1]
 
 
-def equiangular_colatitudes(n: int, ascending: bool = False) -> np.ndarray:
-    """``n`` equally spaced colatitudes at cell centres, poles excluded; descending (from
-    near π) by default, like Dedalus's grid and the Well's planetswe."""
+def equiangular_colatitudes(n: int, ascending: bool = True) -> np.ndarray:
+    """``n`` equally spaced colatitudes at cell centres, poles excluded (descending, from
+    near π, like Dedalus's grid and the Well's planetswe, with ``ascending=False``)."""
     t = (np.arange(n) + 0.5) * np.pi / n
-    return t if ascending else t[::-1]
+    return t if ascending else np.pi - t  # the Well's formula: θ_j = π − (j + ½)π/n
 
 
-def gauss_colatitudes(n: int, ascending: bool = False) -> np.ndarray:
-    """Dedalus SphereBasis colatitudes (scale 1): arccos of the Gauss–Legendre nodes;
-    descending (from near π) by default, as Dedalus orders them."""
+def gauss_colatitudes(n: int, ascending: bool = True) -> np.ndarray:
+    """Dedalus SphereBasis colatitudes (scale 1): arccos of the Gauss–Legendre nodes
+    (descending, from near π, as Dedalus orders them, with ``ascending=False``)."""
     t = np.sort(np.arccos(np.polynomial.legendre.leggauss(n)[0]))
     return t if ascending else t[::-1]
 
@@ -115,9 +115,9 @@ def nodes(kind: str, n: int, bounds: tuple[float, float] = (0.0, math.pi)) -> np
     if kind == CELLS:
         return lo + (np.arange(n) + 0.5) * (hi - lo) / n
     if kind == EQUIANGULAR:
-        return equiangular_colatitudes(n)
+        return equiangular_colatitudes(n, ascending=False)
     if kind in (GAUSS, "legendre"):
-        return gauss_colatitudes(n)
+        return gauss_colatitudes(n, ascending=False)
     raise ValueError(f"no node formula for grid kind {kind!r}")
 
 

@@ -29,6 +29,10 @@ FIELD_GROUPS: dict[int, str] = {0: "t0_fields", 1: "t1_fields", 2: "t2_fields"}
 #: Groups every Well file has (the loader indexes all of them).
 REQUIRED_GROUPS = ("dimensions", "scalars", "boundary_conditions", *FIELD_GROUPS.values())
 PROVENANCE_GROUP = "provenance"
+#: a dataset directory: <name>/data/<split>/*.hdf5|*.h5, stats.yaml, <name>.yaml
+SPLITS = ("train", "valid", "test")
+DATA_SUFFIXES = (".hdf5", ".h5")
+STATS_FILE = "stats.yaml"
 #: JSON attribute of a boundary-condition group: {field or component: [low, high]}
 BC_VALUES_ATTR = "wellforge_values"
 DIMENSION_NAMES = ("x", "y", "z", "theta", "phi", "log_r")  # names miniwell accepts

@@ -7,7 +7,7 @@ import h5py
 import numpy as np
 import pytest
 from wellforge.generators.registry import get_system
-from wellforge.generators.resample import Resampler, fourier_resample, stored_grid
+from wellforge.generators.resample import Resampler, stored_grid
 from wellforge.generators.run import RunSpec
 from wellforge.generators.runner import run_trajectory
 from wellforge.schema.grids import Axis, equiangular_colatitudes
@@ -66,29 +66,40 @@ def test_sphere_resampling_equals_dedalus_interpolation():
     axes = (Axis("phi", "fourier", (0, 2 * np.pi), Nphi),
             Axis("theta", "gauss", (0, np.pi), Nth))
     for n_phi, n_theta in ((Nphi, Nth), (2 * Nphi, 24)):
-        targets = equiangular_colatitudes(n_theta)
-        np.testing.assert_array_equal(targets, stored_grid(axes[1], n_theta))
+        targets = np.pi - (np.arange(n_theta) + 0.5) * np.pi / n_theta  # the Well's grid
+        np.testing.assert_allclose(stored_grid(axes[1], n_theta), targets, rtol=1e-15)
         resample = Resampler(axes, (n_phi, n_theta), {}, order=[1, 0])
         fs = resample(np.array(f["g"]))
         us = resample(np.moveaxis(np.array(u["g"]), 0, -1))
-        ref_f = np.zeros((n_theta, Nphi))
-        ref_u = np.zeros((n_theta, Nphi, 2))
+        # the reference: Dedalus's Interpolate in θ, then the trigonometric interpolant
+        # of its Nphi values summed directly at the n_phi azimuths (modes |m| < Nphi/2),
+        # not wellforge's FFT resampling
+        phi_out = 2 * np.pi * np.arange(n_phi) / n_phi
+        m = np.arange(1, Nphi // 2)
+
+        def at_azimuths(v):  # v: (Nphi, ...) samples -> (n_phi, ...) interpolant values
+            phi_in = 2 * np.pi * np.arange(Nphi) / Nphi
+            c0 = v.mean(axis=0)
+            cm = np.tensordot(np.exp(-1j * np.outer(m, phi_in)), v, axes=(1, 0)) / Nphi
+            return c0 + 2 * np.real(np.tensordot(np.exp(1j * np.outer(phi_out, m)), cm,
+                                                 axes=(1, 0)))
+
+        ref_f = np.zeros((n_theta, n_phi))
+        ref_u = np.zeros((n_theta, n_phi, 2))
         for j, th in enumerate(targets):
             fi = d3.Interpolate(f, coords["theta"], th).evaluate()
             ui = d3.Interpolate(u, coords["theta"], th).evaluate()
             fi.change_scales(1)
             ui.change_scales(1)
-            ref_f[j] = np.array(fi["g"]).ravel()
-            ref_u[j] = np.array(ui["g"])[..., 0].T[:, [1, 0]]  # (u_phi, u_theta) -> stored
-        ref_f = fourier_resample(ref_f, 1, n_phi)
-        ref_u = fourier_resample(ref_u, 1, n_phi)
+            ref_f[j] = at_azimuths(np.array(fi["g"]).ravel())
+            ref_u[j] = at_azimuths(np.array(ui["g"])[..., 0].T[:, [1, 0]])  # (u_phi, u_theta)
         assert fs.shape == (n_theta, n_phi) and us.shape == (n_theta, n_phi, 2)
         assert np.abs(fs - ref_f).max() < 1e-12 * np.abs(ref_f).max()
         assert np.abs(us - ref_u).max() < 1e-12 * np.abs(ref_u).max()
 
 
 def test_fejer_weights_integrate_the_sphere():
-    theta = equiangular_colatitudes(16)
+    theta = equiangular_colatitudes(16, ascending=False)
     assert area_integral(np.ones((16, 8)), theta) == pytest.approx(4 * np.pi, rel=1e-14)
     x = np.cos(theta)[:, None] * np.ones((1, 8))
     assert area_integral(x**14, theta) == pytest.approx(4 * np.pi / 15, rel=1e-13)

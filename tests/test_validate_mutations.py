@@ -6,6 +6,7 @@ finding at all.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -554,13 +555,60 @@ def dataset_trajectory_scaled_1000(root):
     return root
 
 
+GOLDEN = Path(__file__).parent / "golden" / "mutations"
+
+
+def _rounded(v):
+    """Floats to 5 significant digits (the last bits may differ between BLAS builds)."""
+    if isinstance(v, float):
+        return float(f"{v:.5g}")
+    if isinstance(v, list):
+        return [_rounded(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _rounded(x) for k, x in v.items()}
+    return v
+
+
+def recorded(findings, root) -> list[dict]:
+    """Findings as plain data, the dataset's location replaced by '<root>' (its parent
+    folder, where some faults put files outside the dataset, by '<tmp>')."""
+    import json
+
+    out = []
+    for f in findings:
+        d = {k: v for k, v in f.to_dict().items() if k not in ("fingerprint", "fix")}
+        d["file"] = os.path.relpath(d["file"], root) if os.path.isabs(d["file"]) else d["file"]
+        text = json.dumps(d, default=str).replace(str(root), "<root>")
+        text = re.sub(r"in a file of \d+ bytes", "in a file of N bytes", text)  # HDF5 version
+        out.append(_rounded(json.loads(text.replace(os.path.dirname(str(root)), "<tmp>"))))
+    return out
+
+
+def check_golden(name: str, findings, root) -> None:
+    """Every finding equals the reviewed record tests/golden/mutations/<name>.json:
+    the findings are the validator's output, so their wording and numbers are behaviour.
+    WELLFORGE_UPDATE_GOLDEN=1 writes the records: review the diff."""
+    import json
+
+    got = recorded(findings, root)
+    path = GOLDEN / f"{name}.json"
+    if os.environ.get("WELLFORGE_UPDATE_GOLDEN") == "1":
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(got, indent=1, sort_keys=True, ensure_ascii=False) + "\n")
+    assert path.exists(), f"no record {path.name}: rerun with WELLFORGE_UPDATE_GOLDEN=1, review"
+    assert got == json.loads(path.read_text())
+
+
 @pytest.mark.parametrize("mutate,code,exit_code", MUTATIONS)
-def test_mutation_fires_its_rule(wf_dataset, mutate, code, exit_code):
+def test_mutation_fires_its_rule(wf_dataset, mutate, code, exit_code, request):
+    """Each fault fires its rule, and every finding (severity, object, region, message,
+    expected and observed values) equals its reviewed record (``check_golden``)."""
     target = mutate(wf_dataset)
     rep, rc = run([target])
     fired = {f.code for f in rep.findings}
     assert code in fired, f"{code} did not fire; got {sorted(fired)}"
     assert rc == exit_code, [(f.code, f.message) for f in rep.findings]
+    check_golden(request.node.callspec.id, rep.findings, wf_dataset)
 
 
 def test_every_rule_has_a_mutation():

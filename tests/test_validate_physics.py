@@ -394,6 +394,8 @@ CHEB_MUTATIONS = {
 
 @pytest.mark.parametrize("code", sorted(CHEB_MUTATIONS))
 def test_chebyshev_fixture_mutations(tmp_path, code):
+    from tests.test_validate_mutations import check_golden
+
     obj, fault = CHEB_MUTATIONS[code]
     p = write_chebyshev_fixture(str(tmp_path / "cheb.hdf5"))
     with edit(p) as f:
@@ -401,6 +403,7 @@ def test_chebyshev_fixture_mutations(tmp_path, code):
     rep, rc = run([p])
     assert {f.code for f in rep.findings} == {code}, [(f.code, f.message) for f in rep.findings]
     assert hits(rep, code)[0].object == obj and rc == 1
+    check_golden(f"chebyshev-{code}", rep.findings, str(tmp_path))
 
 
 SPHERE_CARD = {
@@ -459,6 +462,9 @@ def test_sphere_fixture_conservation_and_divergence(tmp_path):
              np.zeros(a.shape[:2])], -1))  # u_θ = 0.1 sin 2θ: div = 0.1 (3cos²θ - 1)·2/…
     rep, _ = run([p])
     assert {f.code for f in rep.findings} == {"WF410", "WF412"}
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("sphere-WF410-WF412", rep.findings, str(tmp_path))
 
 
 def write_periodic_closed(path, card: bool):
@@ -495,6 +501,10 @@ def test_duplicate_periodic_endpoint(tmp_path, card):
     (f,) = hits(rep, "WF401")
     assert f.object == "/dimensions/x"
     assert not hits(rep, "WF400")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden(f"physics-closed-periodic-{'card' if card else 'data'}", rep.findings,
+                 str(tmp_path))
 
 
 # -- the synthetic fixture: generic rules without a card ---------------------------------
@@ -519,6 +529,9 @@ def test_generic_no_slip_wall_from_the_files_values(wf_dataset):
     assert {f.code for f in rep.findings} == {"WF402"}
     assert all("values of /boundary_conditions/y_wall_noslip" in f.message
                for f in hits(rep, "WF402"))
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-generic-wall", rep.findings, wf_dataset)
 
 
 def test_an_older_files_values_dataset_is_still_read(wf_dataset):
@@ -544,6 +557,9 @@ def test_symmetric_flag_is_checked_without_a_card(wf_dataset):
     rep, _ = run([p])
     (s,) = hits(rep, "WF413")
     assert s.object == "/t2_fields/T" and "@symmetric" in s.message
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-symmetric-flag", rep.findings, wf_dataset)
 
 
 def test_unmatched_bc_values_and_units_across_files(wf_dataset):
@@ -559,6 +575,9 @@ def test_unmatched_bc_values_and_units_across_files(wf_dataset):
     (u,) = hits(rep, "WF204")
     assert u.object == "/t1_fields/velocity" and "1 km/s = 1000 m/s" in u.message
     assert u.file.endswith("synthetic_alpha_2.hdf5")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-bc-values-units", rep.findings, wf_dataset)
 
 
 # -- a card that contradicts the file ------------------------------------------------------
@@ -591,6 +610,9 @@ def test_card_contradicting_the_file_is_a_finding_naming_both(wf_dataset, tmp_pa
     assert "card 'wrong_card'" in msgs[("WF206", "/dimensions")] and \
         "'z'" in msgs[("WF206", "/dimensions")]
     assert "Chebyshev–Gauss" in msgs[("WF207", "/dimensions/y")]
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-wrong-card", rep.findings, wf_dataset)
 
 
 def test_card_bc_on_an_axis_the_file_lacks(wf_dataset):
@@ -605,6 +627,9 @@ def test_card_bc_on_an_axis_the_file_lacks(wf_dataset):
     bc = [f for f in hits(rep, "WF206") if f.object == "/boundary_conditions/q_wall"]
     assert bc and "'q'" in bc[0].message and "chebyshev_fixture" in bc[0].message
     assert not hits(rep, "WF000")
+    from tests.test_validate_mutations import check_golden
+
+    check_golden("physics-card-bc-axis", rep.findings, wf_dataset)
 
 
 # -- wellforge check-card ------------------------------------------------------------------

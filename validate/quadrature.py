@@ -362,9 +362,10 @@ def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = Fa
         if colatitude:
             mu = np.cos(c)
             w = np.abs(_trapezoid_weights(mu))
+            alt = _coarse_trapezoid(mu)  # None below 5 points
             return AxisGrid(name, NONUNIFORM, c, w, None, None,
                             "colatitudes neither equiangular nor Gauss: trapezoid in cos θ",
-                            alt_weights=np.abs(_coarse_trapezoid(mu)))
+                            alt_weights=None if alt is None else np.abs(alt))
 
     if dx is not None and (periodic or hint == "fourier"):
         step = abs(dx)

@@ -96,8 +96,7 @@ class Frames(Reducer):
             nt = (self.field.shape[int(bool(self.field.sample_varying))] if self.tv else 1)
             self._alloc(nt, blk.nc)
         a, sl = self.acc, slice(blk.t0, blk.t0 + blk.nf)
-        a["sum"][sl] += st.sum
-        a["sumsq"][sl] += st.sumsq
+        s1, s2 = st.sum, st.sumsq  # copied below where a frame's float32 sums overflow
         a["sig"][sl] += st.sig
         n = blk.data[0].size / blk.nc
         finite = np.isfinite(st.sum).all(axis=1) & np.isfinite(st.sumsq).all(axis=1)
@@ -115,13 +114,16 @@ class Frames(Reducer):
                 a["inf"][t] += inf
                 a["bad"][t] |= bool(nan or inf)
                 if not (nan or inf):  # float32 overflow of the sums: recompute in float64
+                    if s1 is st.sum:  # (adding the difference to an inf kept the inf)
+                        s1, s2 = st.sum.copy(), st.sumsq.copy()
                     x = d.reshape(-1, blk.nc).astype(np.float64)
-                    a["sum"][t] += x.sum(axis=0) - np.nan_to_num(st.sum[k])
-                    a["sumsq"][t] += (x * x).sum(axis=0) - np.nan_to_num(st.sumsq[k])
+                    s1[k], s2[k] = x.sum(axis=0), (x * x).sum(axis=0)
                 continue
             mn, mx = frame_minmax(d, blk.nc)
             np.minimum(a["min"][t], mn, out=a["min"][t])
             np.maximum(a["max"][t], mx, out=a["max"][t])
+        a["sum"][sl] += s1
+        a["sumsq"][sl] += s2
 
     def end_trajectory(self, traj):
         a = self.acc
@@ -155,10 +157,12 @@ class Frames(Reducer):
         """Candidates have bit-identical lane sums (identical data give identical sums);
         each is confirmed by re-reading both frames and comparing them bit for bit."""
         a = self.acc
+        sig = a["sig"]
+        with np.errstate(invalid="ignore"):  # a signature overflows with the squares
+            close = (np.abs(sig[1:] - sig[:-1]) <= 1e-9 * (np.abs(sig[1:]) + np.abs(sig[:-1]))
+                     + 1e-300) | ~np.isfinite(sig[1:]) | ~np.isfinite(sig[:-1])
         same = np.all(a["sum"][1:] == a["sum"][:-1], axis=1) \
-            & np.all(a["sumsq"][1:] == a["sumsq"][:-1], axis=1) \
-            & (np.abs(a["sig"][1:] - a["sig"][:-1])
-               <= 1e-9 * (np.abs(a["sig"][1:]) + np.abs(a["sig"][:-1])) + 1e-300) \
+            & np.all(a["sumsq"][1:] == a["sumsq"][:-1], axis=1) & close \
             & finite[1:] & finite[:-1]
         out = []
         budget = self.ctx.options.limits.block_bytes

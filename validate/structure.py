@@ -652,9 +652,9 @@ def bc_coverage(ctx):
                 yield Issue("/boundary_conditions", f"the {('low', 'high')[s]} side of {d!r} "
                             f"has conflicting types {sorted(types)}", observed=sorted(types),
                             severity=Severity.ERROR)
-            elif not types and d not in named:
-                yield Issue("/boundary_conditions", f"axis {d!r} has no boundary condition "
-                            "(the loader reads it as OPEN)", expected="a BC group per axis")
+        if d not in named:  # once per axis (it was reported once per side)
+            yield Issue("/boundary_conditions", f"axis {d!r} has no boundary condition "
+                        "(the loader reads it as OPEN)", expected="a BC group per axis")
 
 
 @check("WF124", level=1, severity="warning",
