@@ -74,9 +74,11 @@ e^{-(\lambda - 0.4 \sin(2\pi t/\mathrm{year}))^2/\sigma^2}
         "Well, poles excluded; option theta_grid = gauss keeps Dedalus's Gauss "
         "colatitudes), φ_i = 2π i/Nφ. Values are the exact spectral interpolant.",
         "No ERA5 initial conditions or orography: ICs are 'galewsky' (unstable jet + "
-        "balanced height + 120 m bump), 'random' (random non-divergent flow of RMS speed "
-        "'amplitude' at degrees < ell_ic, fill_random with the run seed, and its balanced "
-        "height) and 'williamson2' (steady zonal geostrophic flow, for tests).",
+        "balanced height + 120 m bump centred at longitude 0 on -π < φ ≤ π, as in Galewsky "
+        "et al.: Dedalus's azimuth φ ∈ [0, 2π) is wrapped), 'random' (random non-divergent "
+        "flow of RMS speed 'amplitude' at degrees < ell_ic, fill_random with the run seed, "
+        "and its balanced height) and 'williamson2' (steady zonal geostrophic flow, for "
+        "tests).",
         "Balanced height: g lap(h) + c = -div(u.grad(u) + 2Ω zcross(u)), ave(h) = 0.",
         "No burn-in: the stored window starts at the IC (t = time.start sets the forcing "
         "phase).",
@@ -155,8 +157,7 @@ class PlanetSWE(System):
                 u["g"] = flow["g"] * (speed / rms if rms > 0 else 0.0)
             balance_height(d3, dist, u, h, g, Omega, zcross)
             if family == "galewsky":
-                h["g"] += 120 * METER * np.cos(lat) * np.exp(-((phi / (1 / 3)) ** 2)) * np.exp(
-                    -(((np.pi / 4 - lat) / (1 / 15)) ** 2))
+                h["g"] += galewsky_bump(phi, lat, 120 * METER)
 
         rhs_h = "- div(h*u)"
         if opts.get("forcing", "on") == "on":
@@ -201,6 +202,15 @@ def galewsky_jet(lat: np.ndarray) -> np.ndarray:
     jet = (lat0 < lat) & (lat < lat1)
     out[jet] = umax / en * np.exp(1 / ((lat[jet] - lat0) * (lat[jet] - lat1)))
     return out
+
+
+def galewsky_bump(phi: np.ndarray, lat: np.ndarray, amplitude: float) -> np.ndarray:
+    """Galewsky et al.'s (2004) height perturbation ĥ cos λ exp(-(φ/α)²) exp(-((φ₂ - λ)/β)²)
+    (α = 1/3, β = 1/15, φ₂ = π/4) for longitudes φ in (-π, π]: Dedalus's azimuth runs over
+    [0, 2π), so it is wrapped first (unwrapped, the bump is cut in half at φ = 0)."""
+    lon = np.pi - np.mod(np.pi - phi, 2 * np.pi)  # in (-π, π]
+    return amplitude * np.cos(lat) * np.exp(-((lon / (1 / 3)) ** 2)) * np.exp(
+        -(((np.pi / 4 - lat) / (1 / 15)) ** 2))
 
 
 def area_mean(expr, comm) -> float:
