@@ -74,8 +74,9 @@ e^{-(\lambda - 0.4 \sin(2\pi t/\mathrm{year}))^2/\sigma^2}
         "Well, poles excluded; option theta_grid = gauss keeps Dedalus's Gauss "
         "colatitudes), φ_i = 2π i/Nφ. Values are the exact spectral interpolant.",
         "No ERA5 initial conditions or orography: ICs are 'galewsky' (unstable jet + "
-        "balanced height + 120 m bump centred at longitude 0 on -π < φ ≤ π, as in Galewsky "
-        "et al.: Dedalus's azimuth φ ∈ [0, 2π) is wrapped), 'random' (random non-divergent "
+        "balanced height + a bump of height 'bump' = ĥ = 120 m centred at longitude 0 on "
+        "-π < φ ≤ π, as in Galewsky et al.: Dedalus's azimuth φ ∈ [0, 2π) is wrapped; "
+        "bump = 0: the unperturbed jet), 'random' (random non-divergent "
         "flow of RMS speed 'amplitude' at degrees < ell_ic, fill_random with the run seed, "
         "and its balanced height) and 'williamson2' (steady zonal geostrophic flow, for "
         "tests).",
@@ -98,6 +99,8 @@ class PlanetSWE(System):
         ICParam("amplitude", 20.0, "random IC: RMS speed (m/s)", low=0.0, high=200.0),
         ICParam("ell_ic", 10, "random IC: spherical-harmonic degrees < ell_ic", low=2,
                 high=1024),
+        ICParam("bump", 120.0, "galewsky IC: height ĥ of the perturbation (m); 0 gives the "
+                "unperturbed balanced jet", low=0.0, high=1000.0),
     )
     options = {"forcing": "on", "hyperviscosity": "on", "theta_grid": "equiangular"}
     option_choices = {"forcing": ("on", "off"), "hyperviscosity": ("on", "off"),
@@ -157,7 +160,7 @@ class PlanetSWE(System):
                 u["g"] = flow["g"] * (speed / rms if rms > 0 else 0.0)
             balance_height(d3, dist, u, h, g, Omega, zcross)
             if family == "galewsky":
-                h["g"] += galewsky_bump(phi, lat, 120 * METER)
+                h["g"] += galewsky_bump(phi, lat, float(ic.get("bump", 120.0)) * METER)
 
         rhs_h = "- div(h*u)"
         if opts.get("forcing", "on") == "on":

@@ -52,15 +52,17 @@ CARD = SystemCard(
     notes=(
         "Initial condition 'default' follows the Well's generator code (not its README): "
         "u_x = 1/2 + 1/2 Σ_k σ_k tanh(5 n_s (y - y_k)/w), "
-        "u_y = 0.1 Σ_k σ_k sin(n_b π x) exp(-25 n_s² (y - y_k)²/w²), s = u_x.",
+        "u_y = a Σ_k sin(σ_k n_b π x) exp(-25 n_s² (y - y_k)²/w²), s = u_x, with a = "
+        "'perturbation' = 0.1 (the Well's value).",
         "For odd n_blobs sin(n_b π x) is not 1-periodic (a kink at x = 0), as in the Well.",
         "Stored data are spectrally truncated from the simulated resolution (no point picking).",
     ),
 )
 
 
-def default_ic(x, y, n_shear: int, n_blobs: int, width: float):
-    """The Well's multi-layer shear IC (its generator code, reference §1.2)."""
+def default_ic(x, y, n_shear: int, n_blobs: int, width: float, perturbation: float = 0.1):
+    """The Well's multi-layer shear IC (its generator code, reference §1.2); ``perturbation``
+    is the amplitude of the seeded u_y (the Well's 0.1, i.e. 0.2 of the half-jump U = 1/2)."""
     ux = np.full(np.broadcast_shapes(x.shape, y.shape), 0.5)
     uy = np.zeros_like(ux)
     for k in range(n_shear):
@@ -68,7 +70,7 @@ def default_ic(x, y, n_shear: int, n_blobs: int, width: float):
         sk = 2 * (k % 2) - 1
         zeta = n_shear * (y - yk) / (2 * width)
         ux = ux + sk * 0.5 * np.tanh(zeta / 0.1)
-        uy = uy + 0.1 * np.sin(sk * n_blobs * np.pi * x / LX) * np.exp(-zeta**2 / 0.01)
+        uy = uy + perturbation * np.sin(sk * n_blobs * np.pi * x / LX) * np.exp(-zeta**2 / 0.01)
     return ux, uy
 
 
@@ -90,6 +92,8 @@ class ShearFlow(System):
         ICParam("n_blobs", 2, "perturbation wavenumber along x", low=1, high=32),
         ICParam("width", 1.0, "shear-layer width factor", low=0.05, high=16),
         ICParam("amplitude", 1.0, "Taylor–Green amplitude", low=0, high=100),
+        ICParam("perturbation", 0.1, "default IC: amplitude of the seeded u_y (the Well: "
+                "0.1; small values seed the linear Kelvin–Helmholtz mode)", low=0, high=10),
     )
     well_compat_names = {"Reynolds": "Rayleigh"}  # the Well's released files say 'Rayleigh'
     presets = {
@@ -139,7 +143,8 @@ class ShearFlow(System):
             ux, uy = taylor_green(x, y, float(ic.get("amplitude", 1.0)))
             s["g"] = 0.0
         else:
-            ux, uy = default_ic(x, y, int(ic["n_shear"]), int(ic["n_blobs"]), float(ic["width"]))
+            ux, uy = default_ic(x, y, int(ic["n_shear"]), int(ic["n_blobs"]), float(ic["width"]),
+                                float(ic.get("perturbation", 0.1)))
             s["g"] = ux
         u["g"][0] = ux
         u["g"][1] = uy
