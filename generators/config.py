@@ -34,10 +34,10 @@ from typing import Any
 
 import numpy as np
 import yaml
+from wellforge.schema.spec import SPLITS
 
 from wellforge import __version__
 from wellforge.errors import ConfigError
-from wellforge.schema.spec import SPLITS
 from wellforge.userfiles import read_yaml
 
 from .run import RunSpec
@@ -144,7 +144,9 @@ def format_value(v: float) -> str:
 
 
 @dataclass
-class Plan:
+class SweepPlan:
+    """A sweep resolved into runs: the system, the resolved config, every run."""
+
     system: System
     config: dict
     runs: list[RunSpec]
@@ -296,17 +298,8 @@ def _check_named(key: str, combo: dict, allowed: dict) -> None:
         combo[name] = v
 
 
-def build_plan(system: System, cfg: dict) -> Plan:
-    """Validate a merged config and expand it into runs (stable order, ids and seeds)."""
-    axes_kinds = [a.kind for a in system.card.axes]
-    for req in ("resolution", "time", "parameters"):
-        if req not in cfg:
-            raise ConfigError(f"missing config key {req!r} (or choose a --preset: "
-                              f"{', '.join(system.presets)})")
-    res = _check_resolution(system, "resolution", cfg["resolution"], axes_kinds)
-    stored = _check_resolution(system, "stored_resolution", cfg.get("stored_resolution", res),
-                               axes_kinds)
-    time = cfg["time"]
+def _check_time(time) -> dict:
+    """The resolved ``time`` mapping (start, dt_out, n_frames[, spinup])."""
     if not isinstance(time, dict):
         raise ConfigError("time: expected a mapping with dt_out and n_frames")
     bad = [k for k in time if k not in TIME_KEYS]
@@ -323,15 +316,13 @@ def build_plan(system: System, cfg: dict) -> Plan:
     if spinup < 0:
         raise ConfigError(f"time.spinup: must be >= 0 (simulated time before the first "
                           f"stored frame), given {spinup:g}")
-    seed = _as_number("seed", cfg.get("seed", 0), integer=True)
-    if seed < 0:
-        raise ConfigError(f"seed: must be >= 0, given {seed}")
-    fr = check_splits(cfg.get("splits"))
-    rpr = cfg.get("ranks_per_run")
-    if rpr is not None:
-        rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
+    return {"start": t_start, "dt_out": dt_out, "n_frames": n_frames,
+            **({"spinup": spinup} if spinup else {})}
+
+
+def _check_options(system: System, given) -> dict:
     options = dict(system.options)
-    for k, v in (cfg.get("options") or {}).items():
+    for k, v in (given or {}).items():
         if k not in system.options:
             raise ConfigError(f"options.{k}: unknown option; allowed: "
                               f"{', '.join(system.options) or 'none'}")
@@ -340,7 +331,11 @@ def build_plan(system: System, cfg: dict) -> Plan:
         if options.get(k) not in allowed:
             raise ConfigError(f"options.{k}: {options.get(k)!r} is not one of "
                               f"{', '.join(map(str, allowed))}")
+    return options
 
+
+def _check_sweeps(system: System, cfg: dict, fr: dict) -> tuple[list[dict], list[dict]]:
+    """(parameter sets, in the card's parameter order; initial conditions), checked."""
     p_allowed = {p.name: (p.low, p.high, None) for p in system.card.parameters}
     ic_allowed = {p.name: (p.low, p.high, p.choices) for p in system.ic_params}
     ic_allowed["realization"] = (0, None, None)
@@ -368,23 +363,21 @@ def build_plan(system: System, cfg: dict) -> Plan:
                           f"{len(used)} so that {', '.join(used)} each get one (add initial "
                           "conditions, e.g. --set realization=0,1,2, or give fewer splits, "
                           "e.g. splits: {train: 1.0} for a one-split dataset)")
+    return pcombos, iccombos
 
-    well_compat = bool(cfg.get("well_compat", False))
-    names = dict(system.well_compat_names) if well_compat else {}
-    name = cfg.get("dataset_name") or system.name
-    if not isinstance(name, str) or not name.replace("_", "").isalnum():
-        raise ConfigError(f"dataset_name: {name!r} must be letters, digits and underscores")
-    resolved = {
-        "system": system.name, "dataset_name": name, "resolution": list(res),
-        "stored_resolution": list(stored),
-        "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames,
-                 **({"spinup": spinup} if spinup else {})},
-        "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
-        "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
-        "ranks_per_run": rpr, "wellforge_version": __version__,
-    }
+
+def _expand_runs(system: System, resolved: dict, pcombos: list[dict], iccombos: list[dict],
+                 names: dict) -> list[RunSpec]:
+    """The runs, in a stable order: parameter set by parameter set, each set's initial
+    conditions in turn. A run's seed comes from its index (one root ``SeedSequence``),
+    its id from everything that decides its data."""
+    name, seed, fr, time = (resolved["dataset_name"], resolved["seed"], resolved["splits"],
+                            resolved["time"])
+    res, stored = tuple(resolved["resolution"]), tuple(resolved["stored_resolution"])
     root = np.random.SeedSequence(seed)
     ic_defaults = {p.name: p.default for p in system.ic_params if p.default is not None}
+    ident_keys = ("system", "dataset_name", "resolution", "stored_resolution", "time",
+                  "options", "wellforge_version")
     runs = []
     for pi, pc in enumerate(pcombos):
         file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
@@ -395,16 +388,50 @@ def build_plan(system: System, cfg: dict) -> Plan:
             index = pi * len(iccombos) + ii
             run_seed = int(np.random.SeedSequence(root.entropy, spawn_key=(index,))
                            .generate_state(1)[0])
-            ident = {k: resolved[k] for k in ("system", "dataset_name", "resolution",
-                                              "stored_resolution", "time", "options",
-                                              "wellforge_version")}
+            ident = {k: resolved[k] for k in ident_keys}
             ident.update(params=pc, ic=ic, seed=run_seed)
             run_id = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()
                                   ).hexdigest()[:12]
-            runs.append(RunSpec(run_id=run_id, index=index, system=system.name,
-                                dataset_name=name, params=dict(pc), ic=dict(ic), seed=run_seed,
-                                resolution=res, stored_resolution=stored, t_start=t_start,
-                                dt_out=dt_out, n_frames=n_frames, spinup=spinup,
-                                split=split_of[ii],
-                                file_key=file_key, options=options, param_names=names))
-    return Plan(system, resolved, runs)
+            runs.append(RunSpec(
+                run_id=run_id, index=index, system=system.name, dataset_name=name,
+                params=dict(pc), ic=dict(ic), seed=run_seed, resolution=res,
+                stored_resolution=stored, t_start=time["start"], dt_out=time["dt_out"],
+                n_frames=time["n_frames"], spinup=time.get("spinup", 0.0),
+                split=split_of[ii], file_key=file_key, options=resolved["options"],
+                param_names=names))
+    return runs
+
+
+def build_plan(system: System, cfg: dict) -> SweepPlan:
+    """Validate a merged config and expand it into runs (stable order, ids and seeds)."""
+    axes_kinds = [a.kind for a in system.card.axes]
+    for req in ("resolution", "time", "parameters"):
+        if req not in cfg:
+            raise ConfigError(f"missing config key {req!r} (or choose a --preset: "
+                              f"{', '.join(system.presets)})")
+    res = _check_resolution(system, "resolution", cfg["resolution"], axes_kinds)
+    stored = _check_resolution(system, "stored_resolution", cfg.get("stored_resolution", res),
+                               axes_kinds)
+    time = _check_time(cfg["time"])
+    seed = _as_number("seed", cfg.get("seed", 0), integer=True)
+    if seed < 0:
+        raise ConfigError(f"seed: must be >= 0, given {seed}")
+    fr = check_splits(cfg.get("splits"))
+    rpr = cfg.get("ranks_per_run")
+    if rpr is not None:
+        rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
+    options = _check_options(system, cfg.get("options"))
+    pcombos, iccombos = _check_sweeps(system, cfg, fr)
+    well_compat = bool(cfg.get("well_compat", False))
+    name = cfg.get("dataset_name") or system.name
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ConfigError(f"dataset_name: {name!r} must be letters, digits and underscores")
+    resolved = {
+        "system": system.name, "dataset_name": name, "resolution": list(res),
+        "stored_resolution": list(stored), "time": time,
+        "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
+        "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
+        "ranks_per_run": rpr, "wellforge_version": __version__,
+    }
+    names = dict(system.well_compat_names) if well_compat else {}
+    return SweepPlan(system, resolved, _expand_runs(system, resolved, pcombos, iccombos, names))

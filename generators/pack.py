@@ -20,10 +20,10 @@ import logging
 import os
 
 import h5py
-
-from wellforge.errors import ConfigError
 from wellforge.schema.reader import attr_list, attr_str, bc_values, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
+
+from wellforge.errors import ConfigError
 
 logger = logging.getLogger("wellforge.pack")
 PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "stationary",

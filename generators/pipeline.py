@@ -21,12 +21,13 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from wellforge.errors import ConfigError, DiskFull
 from wellforge.schema.dataset import finalize
 from wellforge.schema.spec import SPLITS
 
+from wellforge.errors import ConfigError, DiskFull
+
 from .checkpoint import Checkpoint
-from .config import Plan
+from .config import SweepPlan
 from .identity import code_identity
 from .leases import Leases, file_lock
 from .pack import pack
@@ -66,7 +67,7 @@ def _fmt_s(s: float | None) -> str:
 class SweepProgress:
     """One line per finished run: k/N done, failures, elapsed, ETA from the cost model."""
 
-    def __init__(self, plan: Plan, work: WorkDir, costs: CostModel, groups: int,
+    def __init__(self, plan: SweepPlan, work: WorkDir, costs: CostModel, groups: int,
                  mine: list[RunSpec]):
         self.plan, self.work, self.costs, self.groups = plan, work, costs, groups
         self.mine = {r.run_id for r in mine}  # this job's share (its --slice): the ETA's
@@ -103,7 +104,7 @@ class SweepProgress:
                     n_failed, _fmt_s(time.perf_counter() - self.t0), _fmt_s(eta))
 
 
-def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
+def generate(plan: SweepPlan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
              progress: bool = True, retry_failed: bool = False, finalize_dataset: bool = True,
              slice_: tuple[int, int] = (0, 1), checkpoint_every: int = 0,
              rerun_changed: bool = False) -> Summary | None:
@@ -200,7 +201,7 @@ def _next_run(work: WorkDir, costs: CostModel, leases: Leases, mine: list[RunSpe
     return -1
 
 
-def _run_one(plan: Plan, work: WorkDir, spec: RunSpec, group, group_id: int, world,
+def _run_one(plan: SweepPlan, work: WorkDir, spec: RunSpec, group, group_id: int, world,
              leader: bool, progress: bool, checkpoint_every: int, identity: dict,
              sweep: SweepProgress):
     if leader:
@@ -232,13 +233,13 @@ def _record(work: WorkDir, spec: RunSpec, result: RunResult, group_id: int) -> N
                    group=group_id, **fields)
 
 
-def plan_splits(plan: Plan) -> list[str]:
+def plan_splits(plan: SweepPlan) -> list[str]:
     """The splits the plan gives trajectories, in the Well's order."""
     used = {r.split for r in plan.runs}
     return [s for s in SPLITS if s in used]
 
 
-def collect(plan: Plan, work: WorkDir, before: set[str], finalize_dataset: bool = True
+def collect(plan: SweepPlan, work: WorkDir, before: set[str], finalize_dataset: bool = True
             ) -> Summary:
     """Pack finished shards into the dataset and write its stats, metadata and card.
 

@@ -11,13 +11,12 @@ import resource
 import time
 
 import numpy as np
-
 from wellforge.schema.spec import SPLITS
 
-from .config import Plan
+from .config import SweepPlan
 
 
-def disk_bytes(plan: Plan, runs: int | None = None) -> int:
+def disk_bytes(plan: SweepPlan, runs: int | None = None) -> int:
     """Bytes of float32 field data of ``runs`` trajectories (default: all of the plan)."""
     r = plan.runs[0]
     per_point = sum(len(r.stored_resolution) ** f.order for f in plan.system.card.fields)
@@ -25,7 +24,7 @@ def disk_bytes(plan: Plan, runs: int | None = None) -> int:
     return int(n * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
 
 
-def calibrate(plan: Plan, steps: int) -> dict:
+def calibrate(plan: SweepPlan, steps: int) -> dict:
     """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
     from mpi4py import MPI
 
@@ -57,7 +56,7 @@ def calibrate(plan: Plan, steps: int) -> dict:
             "rss_mib": max(rss, rss0) / 1024.0}
 
 
-def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -> dict:
+def estimate(plan: SweepPlan, ranks: int, ranks_per_run: int, calibrate_steps: int) -> dict:
     files = plan.files()
     groups = ranks // ranks_per_run
     splits = {s: sum(1 for r in plan.runs if r.split == s) for s in SPLITS}

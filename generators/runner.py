@@ -22,10 +22,10 @@ import time as _time
 from dataclasses import asdict
 
 import numpy as np
-
-from wellforge.errors import DiskFull
 from wellforge.schema.declare import declare_from_card
 from wellforge.schema.writer import WellWriter
+
+from wellforge.errors import DiskFull
 
 from .axes import simulated_axes, stored_order
 from .clock import OutputClock

@@ -8,7 +8,6 @@ card in the style of the Well's READMEs). Every file is written atomically.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -17,16 +16,10 @@ import h5py
 import yaml
 
 from .card import SystemCard
+from .layout import dataset_files, split_files  # noqa: F401  (the public path for plugins)
 from .reader import read_info, read_provenance
 from .spec import SPLITS, component_names
 from .stats import compute_stats, dump_stats
-
-
-
-def split_files(root: str, split: str) -> list[str]:
-    """Data files of a split, sorted by path as the Well's loader sorts them."""
-    d = os.path.join(root, "data", split)
-    return sorted(glob.glob(os.path.join(d, "*.h5")) + glob.glob(os.path.join(d, "*.hdf5")))
 
 
 def write_text_atomic(path: str, text: str) -> None:
