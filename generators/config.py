@@ -17,7 +17,12 @@ A config (YAML) names a system and its sweep::
     options: {y_grid: chebyshev}
 
 A sweep is ``{product: {name: [values]}}``, ``{zip: {name: [values]}}``,
-``{list: [{name: value}, ...]}`` or a plain mapping (values or lists, taken as a product).
+``{list: [{name: value}, ...]}``, a random design ``{sample: {method, n, seed, ranges}}``
+(``designs``) or a plain mapping (values or lists, taken as a product). ``holdout`` keeps
+whole parameter cells out of train (out-of-distribution tests)::
+
+    holdout: {split: test, cells: [{Rayleigh: 1.0e+7, Prandtl: 1.0}]}
+    holdout: {split: test, range: {Rayleigh: {low: 5.0e+6}}}
 Every problem is reported as a ``ConfigError`` naming the key and the allowed values,
 before anything runs.
 """
@@ -45,7 +50,7 @@ from .system import System
 
 TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution", "time",
             "parameters", "initial_conditions", "expected_runs", "splits", "seed", "options",
-            "well_compat", "ranks_per_run")
+            "well_compat", "ranks_per_run", "holdout")
 TIME_KEYS = ("start", "dt_out", "n_frames", "spinup")
 DEFAULT_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
@@ -104,12 +109,16 @@ def expand_sweep(key: str, sweep) -> list[dict]:
         return [{}]
     if not isinstance(sweep, dict):
         raise ConfigError(f"{key}: expected a mapping (product/zip/list or name: values)")
-    forms = [k for k in ("product", "zip", "list") if k in sweep]
+    forms = [k for k in ("product", "zip", "list", "sample") if k in sweep]
     if len(forms) > 1 or (forms and len(sweep) > 1):
-        raise ConfigError(f"{key}: use exactly one of product, zip, list (given "
+        raise ConfigError(f"{key}: use exactly one of product, zip, list, sample (given "
                           f"{', '.join(sweep)})")
     form = forms[0] if forms else "product"
     body = sweep[form] if forms else sweep
+    if form == "sample":
+        from .designs import sample
+
+        return sample(key, body)
     if form == "list":
         if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
             raise ConfigError(f"{key}.list: expected a list of mappings")
@@ -183,6 +192,54 @@ def check_splits(splits) -> dict[str, float]:
         raise ConfigError(f"splits: fractions must be >= 0 and add up to 1, given "
                           f"{', '.join(f'{k}: {v:g}' for k, v in fr.items())}")
     return fr
+
+
+def check_holdout(holdout, pcombos: list[dict], param_names: list[str]) -> dict | None:
+    """The resolved ``holdout``: {split, cells} with the held-out parameter sets (indices
+    into ``pcombos``), or None. Cells are named explicitly or by a parameter range."""
+    if holdout is None:
+        return None
+    if not isinstance(holdout, dict) or set(holdout) - {"split", "cells", "range"} or \
+            ("cells" in holdout) == ("range" in holdout):
+        raise ConfigError("holdout: expected {split: test|valid, cells: [{name: value}, ...]} "
+                          "or {split: ..., range: {name: {low: L, high: H}}}")
+    split = holdout.get("split", "test")
+    if split not in ("test", "valid"):
+        raise ConfigError(f"holdout.split: {split!r} must be test or valid (held out of train)")
+    if "cells" in holdout:
+        cells = holdout["cells"]
+        if not isinstance(cells, list) or not cells or not all(isinstance(c, dict) for c in cells):
+            raise ConfigError("holdout.cells: expected a list of parameter sets")
+        picked = []
+        for c in cells:
+            bad = [k for k in c if k not in param_names]
+            if bad:
+                raise ConfigError(f"holdout.cells: {bad[0]!r} is not a parameter "
+                                  f"({', '.join(param_names)})")
+            hit = [i for i, pc in enumerate(pcombos)
+                   if all(math.isclose(float(pc[k]), float(v), rel_tol=1e-9) for k, v in c.items())]
+            if not hit:
+                raise ConfigError(f"holdout.cells: {c} is not a parameter set of the sweep")
+            picked += hit
+    else:
+        rng = holdout["range"]
+        if not isinstance(rng, dict) or not rng:
+            raise ConfigError("holdout.range: expected name: {low: L, high: H}")
+        for k, r in rng.items():
+            if k not in param_names or not isinstance(r, dict) or not r or \
+                    set(r) - {"low", "high"}:
+                raise ConfigError(f"holdout.range.{k}: expected a parameter with "
+                                  "{low: L} and/or {high: H}")
+        picked = [i for i, pc in enumerate(pcombos)
+                  if all(float(r.get("low", -math.inf)) <= float(pc[k]) <= float(
+                      r.get("high", math.inf)) for k, r in rng.items())]
+        if not picked:
+            raise ConfigError(f"holdout.range: no parameter set of the sweep is in {rng}")
+    picked = sorted(set(picked))
+    if len(picked) == len(pcombos):
+        raise ConfigError("holdout: every parameter set would be held out; train would be "
+                          "empty")
+    return {"split": split, "cells": [pcombos[i] for i in picked], "indices": picked}
 
 
 def assign_splits(n: int, fr: dict[str, float], rng) -> list[str]:
@@ -378,11 +435,14 @@ def _expand_runs(system: System, resolved: dict, pcombos: list[dict], iccombos: 
     ic_defaults = {p.name: p.default for p in system.ic_params if p.default is not None}
     ident_keys = ("system", "dataset_name", "resolution", "stored_resolution", "time",
                   "options", "wellforge_version")
+    held = resolved.get("holdout", {}).get("cells", [])
     runs = []
     for pi, pc in enumerate(pcombos):
         file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
                                   for k, v in pc.items())
         split_of = assign_splits(len(iccombos), fr, np.random.default_rng([seed, pi]))
+        if pc in held:  # a held-out cell: every trajectory in the hold-out split
+            split_of = [resolved["holdout"]["split"]] * len(iccombos)
         for ii, ic in enumerate(iccombos):
             ic = {**ic_defaults, **ic}  # provenance names every IC parameter, family included
             index = pi * len(iccombos) + ii
@@ -422,6 +482,7 @@ def build_plan(system: System, cfg: dict) -> SweepPlan:
         rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
     options = _check_options(system, cfg.get("options"))
     pcombos, iccombos = _check_sweeps(system, cfg, fr)
+    holdout = check_holdout(cfg.get("holdout"), pcombos, [p.name for p in system.card.parameters])
     well_compat = bool(cfg.get("well_compat", False))
     name = cfg.get("dataset_name") or system.name
     if not isinstance(name, str) or not name.replace("_", "").isalnum():
@@ -432,6 +493,12 @@ def build_plan(system: System, cfg: dict) -> SweepPlan:
         "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
         "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
         "ranks_per_run": rpr, "wellforge_version": __version__,
+        **({"holdout": {"split": holdout["split"], "cells": holdout["cells"]}}
+           if holdout else {}),
     }
+    design = {k: cfg[k]["sample"] for k in ("parameters", "initial_conditions")
+              if isinstance(cfg.get(k), dict) and "sample" in cfg[k]}
+    if design:  # the points are in the lists above; how they were drawn, here
+        resolved["design"] = design
     names = dict(system.well_compat_names) if well_compat else {}
     return SweepPlan(system, resolved, _expand_runs(system, resolved, pcombos, iccombos, names))

@@ -132,6 +132,22 @@ def dataset_card(root: str, card: SystemCard | None = None,
         lines += ["## Previews", "", f"Trajectory 0 of `{src}` (`wellforge plot`).", ""]
         lines += [f"![{f}]({p})" for f, p in previews.items()]
         lines.append("")
+    config = prov.get("config") if isinstance(prov.get("config"), dict) else {}
+    if config.get("holdout") or config.get("design"):
+        lines += ["## Splits and designs", ""]
+        h = config.get("holdout")
+        if h:
+            cells = "; ".join(", ".join(f"{k} = {v:g}" for k, v in c.items())
+                              for c in h["cells"])
+            lines.append(f"- Held out of train (all their trajectories in `{h['split']}`, "
+                         f"for out-of-distribution tests): {cells}")
+        for what, d in (config.get("design") or {}).items():
+            rng = ", ".join(f"{k} in [{r['low']:g}, {r['high']:g}]"
+                            + (" (log)" if r.get("scale") == "log" else "")
+                            for k, r in d.get("ranges", {}).items())
+            lines.append(f"- {what}: {d.get('method', 'sobol')} design of {d.get('n')} points "
+                         f"(seed {d.get('seed', 0)}): {rng}")
+        lines.append("")
     ics = _ic_summary([p for fs in counts.values() for p in fs])
     if ics:
         lines += ["## Initial conditions used", ""]

@@ -60,6 +60,7 @@ def test_stored_times_are_exactly_uniform(tiny, system):
 
 @pytest.mark.parametrize("system", SYSTEMS)
 def test_provenance_records_seeds_and_solver(tiny, system):
+    fresh_builds, cells = 0, set()
     for p in files(tiny(system)):
         with h5py.File(p) as f:
             prov = f["provenance"]
@@ -70,16 +71,23 @@ def test_provenance_records_seeds_and_solver(tiny, system):
             assert stepper in RK + MULTISTEP
             assert prov.attrs["dedalus_version"] == "3.0.5"
             dt = json.loads(prov.attrs["dt_stats"])
-            if stepper in RK:  # FactorCache counts its factorisations
-                # every distinct step size factorises once (then it is cached): one when
-                # the step never changed, at least two otherwise; a hit is a change back
+            assert dt["steps"] > 0 and dt["min"] <= dt["mean"] <= dt["max"]
+            fresh = read_provenance(f)["solver_reused"].count(False)
+            fresh_builds += fresh  # a cell's first run builds; the rest reuse its solver
+            cells.add(os.path.basename(p))  # one file name per cell, in each split
+            if stepper in RK:  # FactorCache counts its factorisations (summed over the file)
+                # every distinct step size factorises once per build (then it is cached):
+                # one per fresh build when the step never changed; a hit is a change back
                 if dt["min"] == dt["max"]:
-                    assert (dt["factorisations"], dt["factorisations_reused"]) == (1, 0)
-                else:
-                    assert dt["factorisations"] >= 2
+                    assert (dt["factorisations"], dt["factorisations_reused"]) == (fresh, 0)
+                else:  # each change of step is a factorisation or a cache hit
+                    assert dt["factorisations"] >= fresh
+                    assert dt["factorisations"] + dt["factorisations_reused"] > fresh
                 assert dt["factorisations"] + dt["factorisations_reused"] <= dt["steps"]
             else:  # multistep: no cache, nothing claimed
                 assert "factorisations" not in dt
+    assert len(cells) <= fresh_builds < sum(  # built once per cell (in one process)
+        int(h5py.File(p).attrs["n_trajectories"]) for p in files(tiny(system)))
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
