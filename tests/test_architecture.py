@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ast
 import os
-from functools import lru_cache
+from functools import cache, lru_cache
 
 import pytest
 
@@ -92,7 +92,7 @@ def _known(name: str) -> str | None:
     return None
 
 
-@lru_cache(maxsize=None)
+@cache
 def imports(mod: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """(modules that ``mod`` imports, private names it takes from other modules)."""
     path, is_init = modules()[mod]
