@@ -32,9 +32,7 @@ FOLDERS = {
 ACYCLIC = [
     "wellforge.validate",
     "wellforge.generators",
-    pytest.param("wellforge.schema", marks=pytest.mark.xfail(
-        strict=True, reason="schema/dataset.py <-> schema/plot.py: the schema part of "
-        "issue 13; remove this mark when it is gone")),
+    "wellforge.schema",
 ]
 
 #: the packages where no module takes a private (``_name``) name from another module
