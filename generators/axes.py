@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import math
 
-from wellforge.errors import SchemaError
 from wellforge.schema.grids import CHEBYSHEV, FOURIER, GAUSS, STORED, Axis
+
+from wellforge.errors import SchemaError
 
 
 def _basis_axes(basis) -> list[Axis]:

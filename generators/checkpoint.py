@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 
 import numpy as np
-
 from wellforge.schema.writer import atomic_rename
 
 

@@ -208,6 +208,11 @@ def add_plan_arguments(p):
                    help="as for generate (default: the config's ranks_per_run, else 1)")
     p.add_argument("--calibrate-steps", type=int, default=20,
                    help="time steps of the calibration run (0: no calibration)")
+    p.add_argument("--developed", action="store_true",
+                   help="steps per run from the developed flow: a coarse run of each "
+                   "parameter cell, its velocity carried to the full grid's CFL")
+    p.add_argument("--coarsen", type=int, default=4, metavar="F",
+                   help="with --developed: F times fewer points per axis (default 4)")
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
@@ -222,7 +227,13 @@ def run_plan(args) -> int:
         from .engine import require_solvers
 
         require_solvers("wellforge plan --calibrate-steps N (0: counts and disk only)")
-    est = estimate(plan, args.ranks, rpr, args.calibrate_steps)
+    if args.coarsen < 1:
+        raise ConfigError(f"--coarsen {args.coarsen}: must be >= 1")
+    if args.developed and args.calibrate_steps <= 0:
+        raise ConfigError("--developed needs a calibration (--calibrate-steps > 0) for the "
+                          "time per step")
+    est = estimate(plan, args.ranks, rpr, args.calibrate_steps, developed=args.developed,
+                   coarsen=args.coarsen)
     est["ranks_per_run_source"] = source
     if args.json:
         print(json.dumps(est, indent=1))
@@ -245,9 +256,22 @@ def run_plan(args) -> int:
         print(f"calibration ({cal['steps']} steps, 1 rank): {cal['s_per_step'] * 1e3:.3g} ms/step, "
               f"build {cal['build_s']:.3g} s, dt {cal['dt']:.3g}, peak memory "
               f"{cal['rss_mib']:.0f} MiB per rank")
-        print(f"estimate: {cal['steps_per_run']:.0f} steps per run, {est['core_hours']:.3g} "
-              f"core-hours, {est['wall_hours']:.3g} h wall on {args.ranks} ranks"
-              f"{f' ({step})' if step else ''}")
+        for c in est.get("forecast", []):
+            if c["steps"] is None:
+                print(f"  {c['cell']}: {c['how']}"
+                      + (f" ({c['reason']}); the calibration's steps are kept"
+                         if "reason" in c else ""))
+            else:
+                print(f"  {c['cell']}: {c['steps']} steps ({c['how']}"
+                      + (f", coarse {c['coarse_resolution']}, dt {c['dt_min']:.3g} at the "
+                         "smallest" if "dt_min" in c else "") + ")")
+        sp = est["steps_per_run"]
+        rng = f"{sp['min']}" if sp["min"] == sp["max"] else f"{sp['min']} to {sp['max']}"
+        bound = step if est["lower_bound"] or cal["fixed_dt"] else (
+            "developed flow" if args.developed else "")
+        print(f"estimate: {rng} steps per run, {est['core_hours']:.3g} core-hours, "
+              f"{est['wall_hours']:.3g} h wall on {args.ranks} ranks"
+              f"{f' ({bound})' if bound else ''}")
     return 0
 
 

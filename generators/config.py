@@ -17,7 +17,12 @@ A config (YAML) names a system and its sweep::
     options: {y_grid: chebyshev}
 
 A sweep is ``{product: {name: [values]}}``, ``{zip: {name: [values]}}``,
-``{list: [{name: value}, ...]}`` or a plain mapping (values or lists, taken as a product).
+``{list: [{name: value}, ...]}``, a random design ``{sample: {method, n, seed, ranges}}``
+(``designs``) or a plain mapping (values or lists, taken as a product). ``holdout`` keeps
+whole parameter cells out of train (out-of-distribution tests)::
+
+    holdout: {split: test, cells: [{Rayleigh: 1.0e+7, Prandtl: 1.0}]}
+    holdout: {split: test, range: {Rayleigh: {low: 5.0e+6}}}
 Every problem is reported as a ``ConfigError`` naming the key and the allowed values,
 before anything runs.
 """
@@ -34,10 +39,10 @@ from typing import Any
 
 import numpy as np
 import yaml
+from wellforge.schema.spec import SPLITS
 
 from wellforge import __version__
 from wellforge.errors import ConfigError
-from wellforge.schema.spec import SPLITS
 from wellforge.userfiles import read_yaml
 
 from .run import RunSpec
@@ -45,7 +50,7 @@ from .system import System
 
 TOP_KEYS = ("system", "dataset_name", "preset", "resolution", "stored_resolution", "time",
             "parameters", "initial_conditions", "expected_runs", "splits", "seed", "options",
-            "well_compat", "ranks_per_run")
+            "well_compat", "ranks_per_run", "holdout")
 TIME_KEYS = ("start", "dt_out", "n_frames", "spinup")
 DEFAULT_SPLITS = {"train": 0.8, "valid": 0.1, "test": 0.1}
 SET_TOP = {"resolution", "stored_resolution", "seed", "dataset_name", "expected_runs",
@@ -104,12 +109,16 @@ def expand_sweep(key: str, sweep) -> list[dict]:
         return [{}]
     if not isinstance(sweep, dict):
         raise ConfigError(f"{key}: expected a mapping (product/zip/list or name: values)")
-    forms = [k for k in ("product", "zip", "list") if k in sweep]
+    forms = [k for k in ("product", "zip", "list", "sample") if k in sweep]
     if len(forms) > 1 or (forms and len(sweep) > 1):
-        raise ConfigError(f"{key}: use exactly one of product, zip, list (given "
+        raise ConfigError(f"{key}: use exactly one of product, zip, list, sample (given "
                           f"{', '.join(sweep)})")
     form = forms[0] if forms else "product"
     body = sweep[form] if forms else sweep
+    if form == "sample":
+        from .designs import sample
+
+        return sample(key, body)
     if form == "list":
         if not isinstance(body, list) or not all(isinstance(x, dict) for x in body):
             raise ConfigError(f"{key}.list: expected a list of mappings")
@@ -144,7 +153,9 @@ def format_value(v: float) -> str:
 
 
 @dataclass
-class Plan:
+class SweepPlan:
+    """A sweep resolved into runs: the system, the resolved config, every run."""
+
     system: System
     config: dict
     runs: list[RunSpec]
@@ -181,6 +192,54 @@ def check_splits(splits) -> dict[str, float]:
         raise ConfigError(f"splits: fractions must be >= 0 and add up to 1, given "
                           f"{', '.join(f'{k}: {v:g}' for k, v in fr.items())}")
     return fr
+
+
+def check_holdout(holdout, pcombos: list[dict], param_names: list[str]) -> dict | None:
+    """The resolved ``holdout``: {split, cells} with the held-out parameter sets (indices
+    into ``pcombos``), or None. Cells are named explicitly or by a parameter range."""
+    if holdout is None:
+        return None
+    if not isinstance(holdout, dict) or set(holdout) - {"split", "cells", "range"} or \
+            ("cells" in holdout) == ("range" in holdout):
+        raise ConfigError("holdout: expected {split: test|valid, cells: [{name: value}, ...]} "
+                          "or {split: ..., range: {name: {low: L, high: H}}}")
+    split = holdout.get("split", "test")
+    if split not in ("test", "valid"):
+        raise ConfigError(f"holdout.split: {split!r} must be test or valid (held out of train)")
+    if "cells" in holdout:
+        cells = holdout["cells"]
+        if not isinstance(cells, list) or not cells or not all(isinstance(c, dict) for c in cells):
+            raise ConfigError("holdout.cells: expected a list of parameter sets")
+        picked = []
+        for c in cells:
+            bad = [k for k in c if k not in param_names]
+            if bad:
+                raise ConfigError(f"holdout.cells: {bad[0]!r} is not a parameter "
+                                  f"({', '.join(param_names)})")
+            hit = [i for i, pc in enumerate(pcombos)
+                   if all(math.isclose(float(pc[k]), float(v), rel_tol=1e-9) for k, v in c.items())]
+            if not hit:
+                raise ConfigError(f"holdout.cells: {c} is not a parameter set of the sweep")
+            picked += hit
+    else:
+        rng = holdout["range"]
+        if not isinstance(rng, dict) or not rng:
+            raise ConfigError("holdout.range: expected name: {low: L, high: H}")
+        for k, r in rng.items():
+            if k not in param_names or not isinstance(r, dict) or not r or \
+                    set(r) - {"low", "high"}:
+                raise ConfigError(f"holdout.range.{k}: expected a parameter with "
+                                  "{low: L} and/or {high: H}")
+        picked = [i for i, pc in enumerate(pcombos)
+                  if all(float(r.get("low", -math.inf)) <= float(pc[k]) <= float(
+                      r.get("high", math.inf)) for k, r in rng.items())]
+        if not picked:
+            raise ConfigError(f"holdout.range: no parameter set of the sweep is in {rng}")
+    picked = sorted(set(picked))
+    if len(picked) == len(pcombos):
+        raise ConfigError("holdout: every parameter set would be held out; train would be "
+                          "empty")
+    return {"split": split, "cells": [pcombos[i] for i in picked], "indices": picked}
 
 
 def assign_splits(n: int, fr: dict[str, float], rng) -> list[str]:
@@ -296,17 +355,8 @@ def _check_named(key: str, combo: dict, allowed: dict) -> None:
         combo[name] = v
 
 
-def build_plan(system: System, cfg: dict) -> Plan:
-    """Validate a merged config and expand it into runs (stable order, ids and seeds)."""
-    axes_kinds = [a.kind for a in system.card.axes]
-    for req in ("resolution", "time", "parameters"):
-        if req not in cfg:
-            raise ConfigError(f"missing config key {req!r} (or choose a --preset: "
-                              f"{', '.join(system.presets)})")
-    res = _check_resolution(system, "resolution", cfg["resolution"], axes_kinds)
-    stored = _check_resolution(system, "stored_resolution", cfg.get("stored_resolution", res),
-                               axes_kinds)
-    time = cfg["time"]
+def _check_time(time) -> dict:
+    """The resolved ``time`` mapping (start, dt_out, n_frames[, spinup])."""
     if not isinstance(time, dict):
         raise ConfigError("time: expected a mapping with dt_out and n_frames")
     bad = [k for k in time if k not in TIME_KEYS]
@@ -323,15 +373,13 @@ def build_plan(system: System, cfg: dict) -> Plan:
     if spinup < 0:
         raise ConfigError(f"time.spinup: must be >= 0 (simulated time before the first "
                           f"stored frame), given {spinup:g}")
-    seed = _as_number("seed", cfg.get("seed", 0), integer=True)
-    if seed < 0:
-        raise ConfigError(f"seed: must be >= 0, given {seed}")
-    fr = check_splits(cfg.get("splits"))
-    rpr = cfg.get("ranks_per_run")
-    if rpr is not None:
-        rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
+    return {"start": t_start, "dt_out": dt_out, "n_frames": n_frames,
+            **({"spinup": spinup} if spinup else {})}
+
+
+def _check_options(system: System, given) -> dict:
     options = dict(system.options)
-    for k, v in (cfg.get("options") or {}).items():
+    for k, v in (given or {}).items():
         if k not in system.options:
             raise ConfigError(f"options.{k}: unknown option; allowed: "
                               f"{', '.join(system.options) or 'none'}")
@@ -340,7 +388,11 @@ def build_plan(system: System, cfg: dict) -> Plan:
         if options.get(k) not in allowed:
             raise ConfigError(f"options.{k}: {options.get(k)!r} is not one of "
                               f"{', '.join(map(str, allowed))}")
+    return options
 
+
+def _check_sweeps(system: System, cfg: dict, fr: dict) -> tuple[list[dict], list[dict]]:
+    """(parameter sets, in the card's parameter order; initial conditions), checked."""
     p_allowed = {p.name: (p.low, p.high, None) for p in system.card.parameters}
     ic_allowed = {p.name: (p.low, p.high, p.choices) for p in system.ic_params}
     ic_allowed["realization"] = (0, None, None)
@@ -368,43 +420,85 @@ def build_plan(system: System, cfg: dict) -> Plan:
                           f"{len(used)} so that {', '.join(used)} each get one (add initial "
                           "conditions, e.g. --set realization=0,1,2, or give fewer splits, "
                           "e.g. splits: {train: 1.0} for a one-split dataset)")
+    return pcombos, iccombos
 
-    well_compat = bool(cfg.get("well_compat", False))
-    names = dict(system.well_compat_names) if well_compat else {}
-    name = cfg.get("dataset_name") or system.name
-    if not isinstance(name, str) or not name.replace("_", "").isalnum():
-        raise ConfigError(f"dataset_name: {name!r} must be letters, digits and underscores")
-    resolved = {
-        "system": system.name, "dataset_name": name, "resolution": list(res),
-        "stored_resolution": list(stored),
-        "time": {"start": t_start, "dt_out": dt_out, "n_frames": n_frames,
-                 **({"spinup": spinup} if spinup else {})},
-        "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
-        "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
-        "ranks_per_run": rpr, "wellforge_version": __version__,
-    }
+
+def _expand_runs(system: System, resolved: dict, pcombos: list[dict], iccombos: list[dict],
+                 names: dict) -> list[RunSpec]:
+    """The runs, in a stable order: parameter set by parameter set, each set's initial
+    conditions in turn. A run's seed comes from its index (one root ``SeedSequence``),
+    its id from everything that decides its data."""
+    name, seed, fr, time = (resolved["dataset_name"], resolved["seed"], resolved["splits"],
+                            resolved["time"])
+    res, stored = tuple(resolved["resolution"]), tuple(resolved["stored_resolution"])
     root = np.random.SeedSequence(seed)
     ic_defaults = {p.name: p.default for p in system.ic_params if p.default is not None}
+    ident_keys = ("system", "dataset_name", "resolution", "stored_resolution", "time",
+                  "options", "wellforge_version")
+    held = resolved.get("holdout", {}).get("cells", [])
     runs = []
     for pi, pc in enumerate(pcombos):
         file_key = name + "".join(f"_{names.get(k, k)}_{format_value(v)}"
                                   for k, v in pc.items())
         split_of = assign_splits(len(iccombos), fr, np.random.default_rng([seed, pi]))
+        if pc in held:  # a held-out cell: every trajectory in the hold-out split
+            split_of = [resolved["holdout"]["split"]] * len(iccombos)
         for ii, ic in enumerate(iccombos):
             ic = {**ic_defaults, **ic}  # provenance names every IC parameter, family included
             index = pi * len(iccombos) + ii
             run_seed = int(np.random.SeedSequence(root.entropy, spawn_key=(index,))
                            .generate_state(1)[0])
-            ident = {k: resolved[k] for k in ("system", "dataset_name", "resolution",
-                                              "stored_resolution", "time", "options",
-                                              "wellforge_version")}
+            ident = {k: resolved[k] for k in ident_keys}
             ident.update(params=pc, ic=ic, seed=run_seed)
             run_id = hashlib.sha1(json.dumps(ident, sort_keys=True, default=str).encode()
                                   ).hexdigest()[:12]
-            runs.append(RunSpec(run_id=run_id, index=index, system=system.name,
-                                dataset_name=name, params=dict(pc), ic=dict(ic), seed=run_seed,
-                                resolution=res, stored_resolution=stored, t_start=t_start,
-                                dt_out=dt_out, n_frames=n_frames, spinup=spinup,
-                                split=split_of[ii],
-                                file_key=file_key, options=options, param_names=names))
-    return Plan(system, resolved, runs)
+            runs.append(RunSpec(
+                run_id=run_id, index=index, system=system.name, dataset_name=name,
+                params=dict(pc), ic=dict(ic), seed=run_seed, resolution=res,
+                stored_resolution=stored, t_start=time["start"], dt_out=time["dt_out"],
+                n_frames=time["n_frames"], spinup=time.get("spinup", 0.0),
+                split=split_of[ii], file_key=file_key, options=resolved["options"],
+                param_names=names))
+    return runs
+
+
+def build_plan(system: System, cfg: dict) -> SweepPlan:
+    """Validate a merged config and expand it into runs (stable order, ids and seeds)."""
+    axes_kinds = [a.kind for a in system.card.axes]
+    for req in ("resolution", "time", "parameters"):
+        if req not in cfg:
+            raise ConfigError(f"missing config key {req!r} (or choose a --preset: "
+                              f"{', '.join(system.presets)})")
+    res = _check_resolution(system, "resolution", cfg["resolution"], axes_kinds)
+    stored = _check_resolution(system, "stored_resolution", cfg.get("stored_resolution", res),
+                               axes_kinds)
+    time = _check_time(cfg["time"])
+    seed = _as_number("seed", cfg.get("seed", 0), integer=True)
+    if seed < 0:
+        raise ConfigError(f"seed: must be >= 0, given {seed}")
+    fr = check_splits(cfg.get("splits"))
+    rpr = cfg.get("ranks_per_run")
+    if rpr is not None:
+        rpr = _as_number("ranks_per_run", rpr, integer=True, positive=True)
+    options = _check_options(system, cfg.get("options"))
+    pcombos, iccombos = _check_sweeps(system, cfg, fr)
+    holdout = check_holdout(cfg.get("holdout"), pcombos, [p.name for p in system.card.parameters])
+    well_compat = bool(cfg.get("well_compat", False))
+    name = cfg.get("dataset_name") or system.name
+    if not isinstance(name, str) or not name.replace("_", "").isalnum():
+        raise ConfigError(f"dataset_name: {name!r} must be letters, digits and underscores")
+    resolved = {
+        "system": system.name, "dataset_name": name, "resolution": list(res),
+        "stored_resolution": list(stored), "time": time,
+        "parameters": {"list": pcombos}, "initial_conditions": {"list": iccombos},
+        "splits": fr, "seed": seed, "options": options, "well_compat": well_compat,
+        "ranks_per_run": rpr, "wellforge_version": __version__,
+        **({"holdout": {"split": holdout["split"], "cells": holdout["cells"]}}
+           if holdout else {}),
+    }
+    design = {k: cfg[k]["sample"] for k in ("parameters", "initial_conditions")
+              if isinstance(cfg.get(k), dict) and "sample" in cfg[k]}
+    if design:  # the points are in the lists above; how they were drawn, here
+        resolved["design"] = design
+    names = dict(system.well_compat_names) if well_compat else {}
+    return SweepPlan(system, resolved, _expand_runs(system, resolved, pcombos, iccombos, names))

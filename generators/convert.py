@@ -329,8 +329,9 @@ def _pairs(items: list[str], what: str) -> dict[str, str]:
 
 def _check_grid(ax, coords: np.ndarray, where: str) -> None:
     """The file's coordinates must be the card axis's grid (kind and bounds)."""
-    from .resample import stored_grid
     from wellforge.schema.grids import Axis
+
+    from .resample import stored_grid
 
     lo, hi = ax.bounds
     tol = 1e-9 * (hi - lo)
@@ -476,12 +477,11 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
     """Convert handler outputs (one per trajectory) into the Well file ``out``."""
 
     from wellforge.schema.declare import declare_from_card
+    from wellforge.schema.grids import Axis
     from wellforge.schema.writer import WellWriter
 
     from .provenance import environment
-
     from .resample import Resampler, stored_grid
-    from wellforge.schema.grids import Axis
 
     if os.path.exists(out):
         raise ConfigError(f"{out}: exists; remove it or choose another --out")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import sys
 
-
 INSTALL_HINT = ("pip install 'wellforge[generate]' (it builds against MPI and FFTW: on Debian "
                 "apt-get install libopenmpi-dev libfftw3-mpi-dev first; scripts/install.sh "
                 "does it all)")

@@ -20,13 +20,14 @@ import logging
 import os
 
 import h5py
-
-from wellforge.errors import ConfigError
 from wellforge.schema.reader import attr_list, attr_str, bc_values, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
 
+from wellforge.errors import ConfigError
+
 logger = logging.getLogger("wellforge.pack")
-PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "stationary",
+PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "solver_reused", "build_s",
+                  "stationary",
                   "stationary_time", "replaced")
 
 
@@ -36,6 +37,20 @@ def packed_run_ids(path: str) -> list[str] | None:
             return list(read_provenance(f).get("run_ids", []))
     except (OSError, KeyError):
         return None
+
+
+def combine_dt_stats(stats: list[dict]) -> dict:
+    """The step statistics of a file from those of its trajectories: extremes, the
+    step-weighted mean, and the sums of steps and factorisations (a trajectory that
+    reused its cell's solver counts only the factorisations it added)."""
+    steps = sum(int(s["steps"]) for s in stats)
+    lo, hi = min(s["min"] for s in stats), max(s["max"] for s in stats)
+    mean = sum(s["mean"] * s["steps"] for s in stats) / max(steps, 1)
+    out = {"min": lo, "max": hi, "mean": min(max(mean, lo), hi), "steps": steps}
+    for k in ("factorisations", "factorisations_reused"):
+        if all(k in s for s in stats):
+            out[k] = sum(int(s[k]) for s in stats)
+    return out
 
 
 def pack_file(shards: list[str], out_path: str) -> str:
@@ -56,11 +71,14 @@ def pack_file(shards: list[str], out_path: str) -> str:
         root_extra = {k: f0.attrs[k] for k in ("wellforge_system", "wellforge_card")
                       if k in f0.attrs}
     per_traj = {k: [] for k in PER_TRAJECTORY}
+    dt_stats = []
     for p in shards:
         with h5py.File(p, "r") as f:
             pv = read_provenance(f)
             for k in PER_TRAJECTORY:
                 per_traj[k] += list(pv.get(k, []))
+            if "dt_stats" in pv:
+                dt_stats.append(pv["dt_stats"])
     with WellWriter(out_path, i0.dataset_name, len(shards), i0.time, time_units=time_units,
                     grid_type=i0.grid_type) as w:
         for d in i0.spatial_dims:
@@ -74,6 +92,7 @@ def pack_file(shards: list[str], out_path: str) -> str:
         w.set_root_attrs(**root_extra)
         w.set_provenance({**{k: v for k, v in prov0.items() if k not in PER_TRAJECTORY},
                           **{k: v for k, v in per_traj.items() if v},
+                          **({"dt_stats": combine_dt_stats(dt_stats)} if dt_stats else {}),
                           "packed_from": len(shards)})
         for i, p in enumerate(shards):
             with h5py.File(p, "r") as f:

@@ -21,18 +21,20 @@ import time
 import uuid
 from dataclasses import asdict, dataclass, field
 
-from wellforge.errors import ConfigError, DiskFull
 from wellforge.schema.dataset import finalize
 from wellforge.schema.spec import SPLITS
 
+from wellforge.errors import ConfigError, DiskFull
+
 from .checkpoint import Checkpoint
-from .config import Plan
+from .config import SweepPlan
 from .identity import code_identity
 from .leases import Leases, file_lock
 from .pack import pack
 from .run import RunResult, RunSpec
 from .runner import run_trajectory
 from .schedule import CostModel, check_free_space, check_layout
+from .solver import SolverCache
 from .workdir import WorkDir, write_json_atomic
 
 logger = logging.getLogger("wellforge.generate")
@@ -66,7 +68,7 @@ def _fmt_s(s: float | None) -> str:
 class SweepProgress:
     """One line per finished run: k/N done, failures, elapsed, ETA from the cost model."""
 
-    def __init__(self, plan: Plan, work: WorkDir, costs: CostModel, groups: int,
+    def __init__(self, plan: SweepPlan, work: WorkDir, costs: CostModel, groups: int,
                  mine: list[RunSpec]):
         self.plan, self.work, self.costs, self.groups = plan, work, costs, groups
         self.mine = {r.run_id for r in mine}  # this job's share (its --slice): the ETA's
@@ -103,7 +105,7 @@ class SweepProgress:
                     n_failed, _fmt_s(time.perf_counter() - self.t0), _fmt_s(eta))
 
 
-def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
+def generate(plan: SweepPlan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
              progress: bool = True, retry_failed: bool = False, finalize_dataset: bool = True,
              slice_: tuple[int, int] = (0, 1), checkpoint_every: int = 0,
              rerun_changed: bool = False) -> Summary | None:
@@ -146,16 +148,18 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
     leases = Leases(work.claims, token=token, group=group_id) if leader else None
     if leases is not None:
         leases.start_heartbeat()
-    disk, ran = None, []
+    disk, ran, cell = None, [], None
+    solvers = SolverCache()  # the group's last solver: the next run of its cell reuses it
     try:
         while True:
-            nxt = _next_run(work, costs, leases, mine, retry_failed) if leader else -1
+            nxt = _next_run(work, costs, leases, mine, retry_failed, cell) if leader else -1
             nxt = group.bcast(nxt, root=0)
             if nxt < 0:
                 break
             spec = plan.runs[nxt]
+            cell = spec.file_key
             result, disk = _run_one(plan, work, spec, group, group_id, world, leader,
-                                    progress, checkpoint_every, identity, sweep)
+                                    progress, checkpoint_every, identity, sweep, solvers)
             disk = next((d for d in group.allgather(disk) if d), None)
             if disk:
                 break  # the shard was dropped; finished shards are untouched
@@ -180,10 +184,14 @@ def generate(plan: Plan, out_dir: str, *, comm=None, ranks_per_run: int = 1,
 
 
 def _next_run(work: WorkDir, costs: CostModel, leases: Leases, mine: list[RunSpec],
-              retry_failed: bool) -> int:
-    """Index of the next run this group takes (claimed), or -1 when none is left."""
+              retry_failed: bool, cell: str | None = None) -> int:
+    """Index of the next run this group takes (claimed), or -1 when none is left: a run of
+    the ``cell`` (parameter set) it just ran if one is left (its solver is kept), else the
+    longest expected."""
     done = work.done_ids()
-    for r in costs.order(mine):
+    order = costs.order(mine)
+    order = [r for r in order if r.file_key == cell] + [r for r in order if r.file_key != cell]
+    for r in order:
         if r.run_id in done or (work.is_failed(r.run_id) and not retry_failed):
             continue
         if not leases.acquire(r.run_id):
@@ -200,9 +208,9 @@ def _next_run(work: WorkDir, costs: CostModel, leases: Leases, mine: list[RunSpe
     return -1
 
 
-def _run_one(plan: Plan, work: WorkDir, spec: RunSpec, group, group_id: int, world,
+def _run_one(plan: SweepPlan, work: WorkDir, spec: RunSpec, group, group_id: int, world,
              leader: bool, progress: bool, checkpoint_every: int, identity: dict,
-             sweep: SweepProgress):
+             sweep: SweepProgress, solvers: SolverCache):
     if leader:
         logger.debug("[group %d] run %s: %s %s", group_id, spec.run_id, spec.params, spec.ic)
         work.log_event(spec.run_id, event="start", group=group_id, ranks=group.size,
@@ -213,7 +221,7 @@ def _run_one(plan: Plan, work: WorkDir, spec: RunSpec, group, group_id: int, wor
     try:
         result = run_trajectory(
             plan.system, spec, work.shard(spec.run_id), comm=group, progress=progress,
-            checkpoint=ckpt, label=label,
+            checkpoint=ckpt, label=label, solvers=solvers,
             provenance={"config": plan.config, "group": group_id, "code": identity})
         return result, None
     except DiskFull as e:  # raised on the leader only when the shard is closed
@@ -232,13 +240,13 @@ def _record(work: WorkDir, spec: RunSpec, result: RunResult, group_id: int) -> N
                    group=group_id, **fields)
 
 
-def plan_splits(plan: Plan) -> list[str]:
+def plan_splits(plan: SweepPlan) -> list[str]:
     """The splits the plan gives trajectories, in the Well's order."""
     used = {r.split for r in plan.runs}
     return [s for s in SPLITS if s in used]
 
 
-def collect(plan: Plan, work: WorkDir, before: set[str], finalize_dataset: bool = True
+def collect(plan: SweepPlan, work: WorkDir, before: set[str], finalize_dataset: bool = True
             ) -> Summary:
     """Pack finished shards into the dataset and write its stats, metadata and card.
 

@@ -11,13 +11,12 @@ import resource
 import time
 
 import numpy as np
-
 from wellforge.schema.spec import SPLITS
 
-from .config import Plan
+from .config import SweepPlan
 
 
-def disk_bytes(plan: Plan, runs: int | None = None) -> int:
+def disk_bytes(plan: SweepPlan, runs: int | None = None) -> int:
     """Bytes of float32 field data of ``runs`` trajectories (default: all of the plan)."""
     r = plan.runs[0]
     per_point = sum(len(r.stored_resolution) ** f.order for f in plan.system.card.fields)
@@ -25,7 +24,7 @@ def disk_bytes(plan: Plan, runs: int | None = None) -> int:
     return int(n * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
 
 
-def calibrate(plan: Plan, steps: int) -> dict:
+def calibrate(plan: SweepPlan, steps: int) -> dict:
     """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
     from mpi4py import MPI
 
@@ -57,7 +56,13 @@ def calibrate(plan: Plan, steps: int) -> dict:
             "rss_mib": max(rss, rss0) / 1024.0}
 
 
-def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -> dict:
+def estimate(plan: SweepPlan, ranks: int, ranks_per_run: int, calibrate_steps: int,
+             developed: bool = False, coarsen: int = 4) -> dict:
+    """Counts, disk, and from a calibration the time: ``calibrate_steps`` steps of the
+    costliest run at full resolution give the time per step and the solver's build
+    time; the steps per run come from that calibration (a lower bound when the initial
+    flow allows larger steps than the developed one) or, with ``developed``, from a coarse
+    run of each parameter cell (``forecast``), reported as a range over the cells."""
     files = plan.files()
     groups = ranks // ranks_per_run
     splits = {s: sum(1 for r in plan.runs if r.split == s) for s in SPLITS}
@@ -68,10 +73,25 @@ def estimate(plan: Plan, ranks: int, ranks_per_run: int, calibrate_steps: int) -
            "rounds": math.ceil(len(plan.runs) / groups),
            "resolution": list(r0.resolution), "stored_resolution": list(r0.stored_resolution),
            "n_frames": r0.n_frames, "dt_out": r0.dt_out, "disk_bytes": disk_bytes(plan)}
-    if calibrate_steps > 0:
-        cal = calibrate(plan, calibrate_steps)
-        run_s = cal["build_s"] + cal["steps_per_run"] * cal["s_per_step"]
-        out["calibration"] = cal
-        out["core_hours"] = len(plan.runs) * run_s / 3600  # ideal strong scaling within a run
-        out["wall_hours"] = out["rounds"] * run_s / ranks_per_run / 3600
+    if calibrate_steps <= 0:
+        return out
+    cal = calibrate(plan, calibrate_steps)
+    out["calibration"] = cal
+    steps = {key: cal["steps_per_run"] for key in files}
+    if developed:
+        from .forecast import forecast_cell
+
+        cells = [forecast_cell(plan, runs[0], factor=coarsen) for runs in files.values()]
+        out["forecast"] = cells
+        for c in cells:
+            if c["steps"] is not None:
+                steps[c["cell"]] = c["steps"]
+    # a group builds a cell's solver once and reuses it for the cell's other runs
+    run_s = {key: steps[key] * cal["s_per_step"] for key in files}
+    core_s = sum(len(runs) * run_s[key] + cal["build_s"] for key, runs in files.items())
+    out["steps_per_run"] = {"min": min(steps.values()), "max": max(steps.values())}
+    out["core_hours"] = core_s / 3600  # ideal strong scaling within a run
+    out["wall_hours"] = max(core_s / 3600 / max(ranks, 1),
+                            max(run_s.values()) / ranks_per_run / 3600)
+    out["lower_bound"] = not developed and bool(cal["at_max_dt"]) and not cal["fixed_dt"]
     return out

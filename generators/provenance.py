@@ -31,14 +31,17 @@ def environment() -> dict:
 
 def run_provenance(system, spec, seed: int, ctx, stepper, comm, result, *,
                    resumed: dict | None = None, stationary: dict | None = None,
-                   extra: dict | None = None) -> dict:
+                   extra: dict | None = None, factors_before: tuple[int, int] = (0, 0)
+                   ) -> dict:
     """The provenance of one generated trajectory (per-trajectory entries are lists, so
-    that ``pack`` concatenates them)."""
+    that ``pack`` concatenates them). ``factors_before``: the factorisation cache's
+    (misses, hits) when the run started (a reused solver counts on)."""
     setup, c, factors = stepper.setup, stepper.setup.cfl, stepper.factors
     dt_stats = {"min": result.dt_min, "max": result.dt_max, "mean": result.dt_mean,
                 "steps": result.steps}
     if factors.active:
-        dt_stats.update(factorisations=factors.misses, factorisations_reused=factors.hits)
+        dt_stats.update(factorisations=factors.misses - factors_before[0],
+                        factorisations_reused=factors.hits - factors_before[1])
     return {
         "generator": "wellforge", "system": system.name, "run_ids": [spec.run_id],
         "seeds": [int(seed)], "ic": [spec.ic], "parameters": spec.params,
@@ -50,6 +53,7 @@ def run_provenance(system, spec, seed: int, ctx, stepper, comm, result, *,
         "mpi": {"ranks": comm.size, "mesh": list(ctx.mesh) if ctx.mesh else None},
         "fftw_planning": "estimate",
         "dt_stats": dt_stats,
+        "solver_reused": [bool(stepper.reused)], "build_s": [round(stepper.build_s, 4)],
         "wall_s": [result.wall_s], "core_s": [result.core_s],
         **environment(),
         **(stationary or {}), **(extra or {}),

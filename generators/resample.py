@@ -24,7 +24,6 @@ components of tensor fields alike.
 from __future__ import annotations
 
 import numpy as np
-
 from wellforge.schema.grids import (
     CHEBYSHEV,
     FOURIER,

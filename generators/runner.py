@@ -22,10 +22,10 @@ import time as _time
 from dataclasses import asdict
 
 import numpy as np
-
-from wellforge.errors import DiskFull
 from wellforge.schema.declare import declare_from_card
 from wellforge.schema.writer import WellWriter
+
+from wellforge.errors import DiskFull
 
 from .axes import simulated_axes, stored_order
 from .clock import OutputClock
@@ -35,7 +35,7 @@ from .progress import RunProgress
 from .provenance import run_provenance
 from .resample import Resampler, stored_grid
 from .run import RunFailed, RunResult, RunSpec
-from .solver import build
+from .solver import SolverCache
 from .system import BuildContext, System
 
 logger = logging.getLogger("wellforge.runner")
@@ -44,7 +44,7 @@ logger = logging.getLogger("wellforge.runner")
 def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
                    mesh: tuple[int, ...] | None = None, progress: bool = True,
                    provenance: dict | None = None, checkpoint=None,
-                   label: str | None = None) -> RunResult:
+                   label: str | None = None, solvers: SolverCache | None = None) -> RunResult:
     """Simulate one trajectory and write it (rank 0 of ``comm``) as a one-trajectory file.
 
     On failure nothing is left at ``out_path`` (the writer's partial file is removed) and
@@ -52,7 +52,8 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     ``stationary: replace``, a trajectory that stops changing is simulated again from an
     initial condition drawn with a derived seed (the seed used is recorded). With a
     ``checkpoint.Checkpoint`` the run saves its state every few frames and, when one is
-    available, continues from it.
+    available, continues from it. With a ``solver.SolverCache`` the solver of the previous
+    run of the same cell is reused (its matrices are not built again).
     """
     from mpi4py import MPI
 
@@ -62,9 +63,10 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     check = system.stationary if policy in ("flag", "replace") else None
     tries = 1 + (check.max_replace if check is not None and policy == "replace" else 0)
     wall0, seed, result = _time.perf_counter(), int(spec.seed), None
+    solvers = solvers if solvers is not None else SolverCache()
     for attempt in range(tries):
         run = _Run(system, spec, out_path, seed, comm, mesh, check, attempt, wall0,
-                   checkpoint, provenance)
+                   checkpoint, provenance, solvers)
         result = run.simulate(progress, label or f"{system.name} {spec.run_id}",
                               replace_if_stationary=attempt < tries - 1)
         if result.status != "replaced":
@@ -82,19 +84,15 @@ def replacement_seed(seed: int, attempt: int) -> int:
     return int(np.random.SeedSequence([int(seed), attempt]).generate_state(1)[0])
 
 
-def _squared_norm(f):
-    return f @ f if len(f.tensorsig) else f * f
-
-
 class _Run:
     """One attempt of ``run_trajectory`` with the initial condition drawn from ``seed``."""
 
     def __init__(self, system, spec, out_path, seed, comm, mesh, check, attempt, wall0,
-                 checkpoint, provenance):
+                 checkpoint, provenance, solvers):
         self.system, self.spec, self.out_path, self.seed = system, spec, out_path, seed
         self.comm, self.leader = comm, comm.rank == 0
         self.check, self.attempt, self.wall0 = check, attempt, wall0
-        self.checkpoint, self.extra = checkpoint, provenance
+        self.checkpoint, self.extra, self.solvers = checkpoint, provenance, solvers
         self.ctx = BuildContext(params=dict(spec.params), ic=dict(spec.ic),
                                 resolution=spec.resolution, seed=seed, comm=comm, mesh=mesh,
                                 options={**system.options, **spec.options})
@@ -104,16 +102,8 @@ class _Run:
 
     # -- 1. the solver ------------------------------------------------------------------
     def _build(self) -> None:
-        from .engine import dedalus
-
-        d3 = dedalus()
-        self.stepper = build(self.system, self.ctx, self.spec.t_start)
-        setup = self.stepper.setup
-        # guard: the CFL velocity, or without advection the first stored field
-        self.watched = ((setup.velocity, "velocity") if setup.velocity is not None
-                        else next((f, n) for n, f in setup.outputs.items()))
-        self.guard = d3.GlobalFlowProperty(self.stepper.solver, cadence=setup.cfl.cadence)
-        self.guard.add_property(_squared_norm(self.watched[0]), name="u2")
+        self.stepper = self.solvers.get(self.system, self.ctx, self.spec.t_start)
+        self.factor_counts = (self.stepper.factors.misses, self.stepper.factors.hits)
 
     # -- 2. the file ----------------------------------------------------------------------
     def _open_file(self) -> None:
@@ -201,8 +191,8 @@ class _Run:
             self.steps += 1
             self.dts.append(dt)
             if (solver.iteration - 1) % c.cadence == 0 and \
-                    not np.isfinite(self.guard.max("u2")):
-                raise RunFailed(f"non-finite {self.watched[1]}", solver.sim_time)
+                    not np.isfinite(st.guard.max("u2")):
+                raise RunFailed(f"non-finite {st.watched}", solver.sim_time)
             if lands:
                 solver.sim_time = float(clock.times[clock.k])  # drop accumulated round-off
                 k = clock.k - lead
@@ -252,7 +242,7 @@ class _Run:
             self.writer.set_provenance(run_provenance(
                 self.system, spec, self.seed, self.ctx, self.stepper, self.comm, result,
                 resumed=resumed, stationary=self._stationary_record(verdict),
-                extra=self.extra))
+                extra=self.extra, factors_before=self.factor_counts))
             self.writer.close()
             if self.checkpoint is not None:
                 self.checkpoint.remove()

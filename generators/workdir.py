@@ -21,8 +21,9 @@ import shutil
 import time
 from dataclasses import asdict
 
-from wellforge.errors import ConfigError
 from wellforge.schema.writer import atomic_rename
+
+from wellforge.errors import ConfigError
 
 from .identity import changed_parts
 

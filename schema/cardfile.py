@@ -46,11 +46,12 @@ from wellforge.errors import ConfigError, SchemaError
 
 from . import spec
 from .card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
+from .grids import CARD_KINDS
 from .units import check_units
 
 #: axis kinds wellforge knows: fourier and chebyshev are resampled spectrally (generate,
 #: convert); other kinds are stored as they are
-AXIS_KINDS = ("fourier", "chebyshev", "uniform", "equiangular", "gauss", "legendre")
+AXIS_KINDS = CARD_KINDS  # how an axis is discretised (schema.grids: one vocabulary)
 #: invariant kinds in use (the validator decides which it checks); others are allowed
 INVARIANT_KINDS = ("conserved_mean", "divergence_free", "bounded", "zero_mean", "symmetric",
                    "energy_balance", "antisymmetric", "positive_definite", "non_negative",

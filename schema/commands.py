@@ -50,21 +50,25 @@ def run_finalize(args) -> int:
 
 
 def _card_for(root: str):
-    """The system card named by the dataset's files, if wellforge knows it."""
-    from .dataset import split_files
-    from .reader import read_info
+    """The system card the dataset's files carry (``@wellforge_card``), if any."""
+    import json
 
-    files = split_files(root, "train")
+    import h5py
+
+    from .cardfile import card_from_mapping
+    from .layout import dataset_files
+    from .reader import attr_str
+
+    files = dataset_files(root)
     if not files:
         return None
-    name = read_info(files[0]).attrs.get("wellforge_system")
-    if name is None:
+    with h5py.File(files[0], "r") as f:
+        text = f.attrs.get("wellforge_card")
+    if text is None:
         return None
-    from wellforge.generators.registry import get_system
-
     try:
-        return get_system(str(name)).card
-    except ConfigError:
+        return card_from_mapping(json.loads(attr_str(text)), where="@wellforge_card")
+    except (ConfigError, ValueError):
         return None
 
 

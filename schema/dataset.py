@@ -8,7 +8,6 @@ card in the style of the Well's READMEs). Every file is written atomically.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -17,16 +16,10 @@ import h5py
 import yaml
 
 from .card import SystemCard
+from .layout import dataset_files, split_files  # noqa: F401  (the public path for plugins)
 from .reader import read_info, read_provenance
 from .spec import SPLITS, component_names
 from .stats import compute_stats, dump_stats
-
-
-
-def split_files(root: str, split: str) -> list[str]:
-    """Data files of a split, sorted by path as the Well's loader sorts them."""
-    d = os.path.join(root, "data", split)
-    return sorted(glob.glob(os.path.join(d, "*.h5")) + glob.glob(os.path.join(d, "*.hdf5")))
 
 
 def write_text_atomic(path: str, text: str) -> None:
@@ -138,6 +131,22 @@ def dataset_card(root: str, card: SystemCard | None = None,
         src = os.path.relpath(counts["train"][0], root) if counts["train"] else "train"
         lines += ["## Previews", "", f"Trajectory 0 of `{src}` (`wellforge plot`).", ""]
         lines += [f"![{f}]({p})" for f, p in previews.items()]
+        lines.append("")
+    config = prov.get("config") if isinstance(prov.get("config"), dict) else {}
+    if config.get("holdout") or config.get("design"):
+        lines += ["## Splits and designs", ""]
+        h = config.get("holdout")
+        if h:
+            cells = "; ".join(", ".join(f"{k} = {v:g}" for k, v in c.items())
+                              for c in h["cells"])
+            lines.append(f"- Held out of train (all their trajectories in `{h['split']}`, "
+                         f"for out-of-distribution tests): {cells}")
+        for what, d in (config.get("design") or {}).items():
+            rng = ", ".join(f"{k} in [{r['low']:g}, {r['high']:g}]"
+                            + (" (log)" if r.get("scale") == "log" else "")
+                            for k, r in d.get("ranges", {}).items())
+            lines.append(f"- {what}: {d.get('method', 'sobol')} design of {d.get('n')} points "
+                         f"(seed {d.get('seed', 0)}): {rng}")
         lines.append("")
     ics = _ic_summary([p for fs in counts.values() for p in fs])
     if ics:

@@ -391,7 +391,7 @@ def preview_images(root: str, out_dir: str = "previews", kind: str = "png",
                    size: tuple[int, int] | None = None) -> dict[str, str]:
     """One preview per field of the dataset (first train file, trajectory 0) under
     ``root/out_dir``; returns field -> path relative to ``root``. Needs matplotlib."""
-    from .dataset import split_files
+    from .layout import split_files
     from .reader import read_info
 
     _mpl()
@@ -441,9 +441,9 @@ def run_plot(args) -> int:
         raise ConfigError(f"--dpi {args.dpi}: expected 10 … 1000")
     path = args.file
     if os.path.isdir(path):
-        from .dataset import SPLITS, split_files
+        from .layout import dataset_files
 
-        files = [p for s in SPLITS for p in split_files(path, s)]
+        files = dataset_files(path)
         if not files:
             raise ConfigError(f"{path}: no data files under data/train, data/valid or "
                               "data/test; give a file or a dataset directory")

@@ -1,4 +1,6 @@
-"""End-to-end generation of tiny datasets with both Cartesian Well systems."""
+"""End-to-end generation with both Cartesian Well systems: the Well's grids and names,
+--well-compat, plan, the job-array flow. (What every system's tiny dataset must be:
+tests/test_systems.py.)"""
 
 import json
 import os
@@ -9,9 +11,7 @@ import pytest
 
 from wellforge.cli import main
 from wellforge.schema.dataset import SPLITS, split_files
-from wellforge.schema.reader import read_provenance
 
-from .spec_rules import assert_spec_rules
 
 
 @pytest.fixture(scope="module")
@@ -26,23 +26,6 @@ def dataset(request, tiny):
 
 def files(root):
     return [p for s in SPLITS for p in split_files(root, s)]
-
-
-def test_every_split_is_non_empty_and_follows_the_spec(dataset):
-    for s in SPLITS:
-        assert split_files(dataset, s), s
-    for p in files(dataset):
-        assert_spec_rules(p)
-
-
-def test_stored_times_are_exactly_uniform(dataset):
-    for p in files(dataset):
-        with h5py.File(p) as f:
-            t = f["dimensions/time"][()].astype(np.float64)
-            time = json.loads(f["provenance"].attrs["config"])["time"]
-            dt_out, t0 = time["dt_out"], time["start"] + time.get("spinup", 0.0)
-            k = np.arange(t.size)
-            assert np.max(np.abs(t - (t0 + k * dt_out))) < 1e-6 * max(dt_out, abs(t0))
 
 
 def test_stored_grid_matches_the_wells(dataset):
@@ -64,42 +47,6 @@ def test_parameters_named_as_in_the_well(dataset):
         params = [p.decode() if isinstance(p, bytes) else p
                   for p in f.attrs["simulation_parameters"]]
     assert params == (["Rayleigh", "Prandtl"] if "rayleigh" in dataset else ["Reynolds", "Schmidt"])
-
-
-def test_provenance_records_seeds_and_solver(dataset):
-    with h5py.File(files(dataset)[0]) as f:
-        prov = f["provenance"]
-        n = int(f.attrs["n_trajectories"])
-        seeds = read_provenance(f)["seeds"]  # JSON attributes: the Well's tools copy them
-        assert len(seeds) == n and len(set(seeds)) == n
-        assert prov.attrs["timestepper"] in ("RK222", "SBDF3")
-        assert prov.attrs["dedalus_version"] == "3.0.5"
-        dt = json.loads(prov.attrs["dt_stats"])
-        if prov.attrs["timestepper"] == "RK222":  # FactorCache counts its factorisations
-            # every distinct step size factorises once (then it is cached): one when the
-            # step never changed, at least two otherwise; a hit is a change back
-            if dt["min"] == dt["max"]:
-                assert (dt["factorisations"], dt["factorisations_reused"]) == (1, 0)
-            else:
-                assert dt["factorisations"] >= 2
-            assert dt["factorisations"] + dt["factorisations_reused"] <= dt["steps"]
-        else:  # multistep: no cache, nothing claimed
-            assert "factorisations" not in dt
-
-
-def test_rerun_skips_done_runs(dataset, out, capsys):
-    name = os.path.basename(dataset)
-    before = {p: os.stat(p).st_mtime_ns for p in files(dataset)}
-    assert main(["generate", name, "--preset", "tiny", "--out", str(out), "--no-progress"]) == 0
-    assert "6 done (6 from before)" in capsys.readouterr().out
-    assert {p: os.stat(p).st_mtime_ns for p in files(dataset)} == before
-
-
-def test_loads_in_welldataset(dataset):
-    from .well_loader import assert_loads_in_well, require_well
-
-    require_well()
-    assert assert_loads_in_well(dataset) > 0
 
 
 def test_well_compat_names_reynolds_rayleigh(tmp_path):

@@ -10,12 +10,13 @@ import os
 import h5py
 import numpy as np
 import pytest
-
 from wellforge.schema.writer import WellWriter
-from wellforge.validate import dataset_checks as dc
-from wellforge.validate import invariants as inv
-from wellforge.validate import safety as sf
-from wellforge.validate import units_checks as uc
+from wellforge.validate import safe_open as so
+from wellforge.validate import unit_algebra as ua
+from wellforge.validate.checks import dataset as dc
+from wellforge.validate.checks import invariants as inv
+from wellforge.validate.checks import safety as sf
+from wellforge.validate.checks import units as uc
 from wellforge.validate.context import Limits, Options
 from wellforge.validate.findings import Severity
 from wellforge.validate.runner import validate
@@ -101,25 +102,25 @@ def test_shape_bomb_cap(tmp_path, gib, hit):
 
 
 def test_preflight_literals(tmp_path):
-    assert sf.preflight(str(tmp_path / "nope")).startswith("cannot stat: ")
+    assert so.preflight(str(tmp_path / "nope")).startswith("cannot stat: ")
     e = tmp_path / "empty"
     e.write_bytes(b"")
-    assert sf.preflight(str(e)) == "empty file (0 bytes)"
+    assert so.preflight(str(e)) == "empty file (0 bytes)"
     t = tmp_path / "text"
     t.write_bytes(b"x" * 2000)
-    assert sf.preflight(str(t)) == "not an HDF5 file (no HDF5 signature)"
+    assert so.preflight(str(t)) == "not an HDF5 file (no HDF5 signature)"
     u = tmp_path / "userblock"  # the signature may sit at 512 * 2^k
-    u.write_bytes(b"\0" * 1024 + sf.HDF5_SIGNATURE + b"\0" * 100)
-    assert sf.preflight(str(u)) is None
+    u.write_bytes(b"\0" * 1024 + so.HDF5_SIGNATURE + b"\0" * 100)
+    assert so.preflight(str(u)) is None
     v = tmp_path / "odd"
-    v.write_bytes(b"\0" * 700 + sf.HDF5_SIGNATURE + b"\0" * 100)
-    assert sf.preflight(str(v)) == "not an HDF5 file (no HDF5 signature)"
-    assert sf.preflight(str(tmp_path)).startswith("not a regular file")
-    assert sf.HDF5_SIGNATURE == b"\x89HDF\r\n\x1a\n"
+    v.write_bytes(b"\0" * 700 + so.HDF5_SIGNATURE + b"\0" * 100)
+    assert so.preflight(str(v)) == "not an HDF5 file (no HDF5 signature)"
+    assert so.preflight(str(tmp_path)).startswith("not a regular file")
+    assert so.HDF5_SIGNATURE == b"\x89HDF\r\n\x1a\n"
 
 
 def test_inventory_resolve_and_children():
-    inv_ = sf.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/a/b": "dataset",
+    inv_ = so.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/a/b": "dataset",
                                               "/c": "dataset"},
                         soft_links={"/l": "/a", "/r": "b", "/a/rel": "b", "/bad": "/zzz"})
     assert inv_.resolve("/a/b") == "/a/b"
@@ -131,8 +132,8 @@ def test_inventory_resolve_and_children():
 
 
 def test_first_line_and_inside(tmp_path):
-    assert sf.first_line(ValueError("one\ntwo")) == "ValueError: one"
-    assert sf.first_line(KeyError()) == "KeyError:"
+    assert so.first_line(ValueError("one\ntwo")) == "ValueError: one"
+    assert so.first_line(KeyError()) == "KeyError:"
     assert sf._inside(str(tmp_path / "a" / "b"), str(tmp_path))
     assert sf._inside(str(tmp_path), str(tmp_path))
     assert not sf._inside(str(tmp_path) + "x", str(tmp_path))
@@ -152,7 +153,7 @@ def test_walk_records_links_and_limits(tmp_path):
             deep = deep.create_group(f"n{i}")
     with h5py.File(p, "r") as f:
         lim = Limits(max_depth=3, max_attr_bytes=1000)
-        i = sf.walk(f, lim)
+        i = so.walk(f, lim)
     assert i.soft_links == {"/soft": "/g/d"} and i.external_links == {"/ext": ("other.h5",
                                                                                "/x")}
     (d,) = [v for k, v in i.datasets.items() if k.endswith("/d")]
@@ -162,7 +163,7 @@ def test_walk_records_links_and_limits(tmp_path):
     assert len(i.cycles) == 1 and i.cycles[0] in ("/g", "/alias")
     assert i.too_deep == ["/n0/n1/n2"]
     with h5py.File(p, "r") as f:
-        t = sf.walk(f, Limits(max_objects=2))
+        t = so.walk(f, Limits(max_objects=2))
     assert t.truncated_walk
 
 
@@ -170,27 +171,27 @@ def test_walk_records_links_and_limits(tmp_path):
 
 def test_dimensionless_group_names():
     for name in ("Reynolds", "reynolds_number", "RAYLEIGH", "Re", "Re_tau", "Pr", "Ma"):
-        assert uc.is_group(name), name
+        assert ua.is_group(name), name
     for name in ("Rex", "rho", "density", "Temperature", "re", "viscosity", "Pr2"):
-        assert not uc.is_group(name), name
+        assert not ua.is_group(name), name
 
 
 def test_unit_dimensions_and_text():
-    assert uc.dmul((("length", 1),), (("time", -1),), (("length", 1),)) == (("length", 2),
+    assert ua.dmul((("length", 1),), (("time", -1),), (("length", 1),)) == (("length", 2),
                                                                          ("time", -1))
-    assert uc.dmul((("length", 1),), (("length", -1),)) == ()
-    assert uc.dpow((("length", 1), ("time", -2)), 2) == (("length", 2), ("time", -4))
-    assert uc.dpow((("length", 1),), 0) == ()
-    assert uc._dimtxt(()) == "dimensionless"
-    assert uc._dimtxt((("length", 1), ("time", -1))) == "[length] / [time]"
-    assert uc._dimtxt((("length", 2), ("time", -2))) == "[length] ** 2 / [time] ** 2"
-    assert uc._dimtxt((("time", -1),)) == "1 / [time]"
-    assert uc._dimtxt((("length", 1), ("mass", 1))) == "[length] * [mass]"
-    assert uc._dim("m/s") == (("length", 1), ("time", -1)) and uc._dimless("1") is True
-    assert uc._dimless("m") is False and uc._dimless("arbitrary units") is None
-    assert uc.is_angle("rad") and uc.is_angle("degree") and not uc.is_angle("1")
-    assert not uc.is_angle("m")
-    assert uc.parse_error("m/s") is None and uc.parse_error("furlongz") is not None
+    assert ua.dmul((("length", 1),), (("length", -1),)) == ()
+    assert ua.dpow((("length", 1), ("time", -2)), 2) == (("length", 2), ("time", -4))
+    assert ua.dpow((("length", 1),), 0) == ()
+    assert ua.dimension_text(()) == "dimensionless"
+    assert ua.dimension_text((("length", 1), ("time", -1))) == "[length] / [time]"
+    assert ua.dimension_text((("length", 2), ("time", -2))) == "[length] ** 2 / [time] ** 2"
+    assert ua.dimension_text((("time", -1),)) == "1 / [time]"
+    assert ua.dimension_text((("length", 1), ("mass", 1))) == "[length] * [mass]"
+    assert ua.dimension("m/s") == (("length", 1), ("time", -1)) and ua.is_dimensionless("1") is True
+    assert ua.is_dimensionless("m") is False and ua.is_dimensionless("arbitrary units") is None
+    assert ua.is_angle("rad") and ua.is_angle("degree") and not ua.is_angle("1")
+    assert not ua.is_angle("m")
+    assert ua.parse_error("m/s") is None and ua.parse_error("furlongz") is not None
 
 
 def test_same_unit_factor_tolerance():
@@ -233,7 +234,7 @@ def test_mixed_weights_parseval():
     from wellforge.validate import quadrature as q
 
     n = 8
-    a = q.AxisGrid("x", q.PERIODIC, np.arange(n) / n, np.ones(n), 0.0, 1.0)
+    a = q.AxisGrid("x", q.FOURIER, np.arange(n) / n, np.ones(n), 0.0, 1.0)
     y = np.random.default_rng(0).normal(size=n)
     Y = np.fft.rfft(y)
     W = inv._mixed_weights([a], Y.shape)
@@ -289,12 +290,12 @@ def test_divergence_mode_by_grid():
     def axes(*kinds):
         return SimpleNamespace(axes=[SimpleNamespace(kind=k) for k in kinds])
 
-    assert inv._div_mode(axes(q.COLATITUDE, q.PERIODIC)) == "sphere"
-    assert inv._div_mode(axes(q.PERIODIC, q.PERIODIC)) == "mixed"
-    assert inv._div_mode(axes(q.CHEBYSHEV, q.PERIODIC)) == "mixed"
-    assert inv._div_mode(axes(q.COLATITUDE, q.CHEBYSHEV)) is None
-    assert inv._div_mode(axes(q.PERIODIC, q.PERIODIC_CLOSED)) is None
-    assert inv._div_mode(axes(q.GAUSS_COLATITUDE, q.PERIODIC)) is None
+    assert inv._div_mode(axes(q.EQUIANGULAR, q.FOURIER)) == "sphere"
+    assert inv._div_mode(axes(q.FOURIER, q.FOURIER)) == "mixed"
+    assert inv._div_mode(axes(q.CHEBYSHEV, q.FOURIER)) == "mixed"
+    assert inv._div_mode(axes(q.EQUIANGULAR, q.CHEBYSHEV)) is None
+    assert inv._div_mode(axes(q.FOURIER, q.FOURIER_CLOSED)) is None
+    assert inv._div_mode(axes(q.GAUSS, q.FOURIER)) is None
     assert inv._div_mode(SimpleNamespace(axes=None)) is None
 
 
@@ -620,7 +621,7 @@ def test_card_axes_and_parameters_on_one_side(tmp_path):
 
 
 def test_inventory_resolve_edge_names():
-    i = sf.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/b": "dataset"},
+    i = so.Inventory(file_size=1, objects={"/": "group", "/a": "group", "/b": "dataset"},
                      soft_links={"/LX": "/a", "/r": "b"})
     assert i.resolve("/LX") == "/a"  # a name ending in X
     assert i.resolve("/r") == "/b"  # a relative link at the root
@@ -633,9 +634,9 @@ def test_walk_object_limit_from_both_sides(tmp_path):
             f.create_group(f"g{k}")
         f["alias"] = f["g0"]
     with h5py.File(p, "r") as f:
-        assert not sf.walk(f, Limits(max_objects=5)).truncated_walk
-        assert sf.walk(f, Limits(max_objects=4)).truncated_walk
-        i = sf.walk(f, Limits())
+        assert not so.walk(f, Limits(max_objects=5)).truncated_walk
+        assert so.walk(f, Limits(max_objects=4)).truncated_walk
+        i = so.walk(f, Limits())
     assert {k: v for k, v in i.objects.items() if k in ("/alias", "/g0")} == {
         "/alias": "group", "/g0": "group"}
 
@@ -677,13 +678,13 @@ def test_l0_limits_and_unallocated_messages(tmp_path):
 def test_grid_descriptions():
     from types import SimpleNamespace
 
-    from wellforge.validate import card_checks as cc
     from wellforge.validate import quadrature as q
+    from wellforge.validate.checks import cards as cc
 
-    want = {q.PERIODIC: "uniform periodic", q.UNIFORM: "uniform",
+    want = {q.FOURIER: "uniform periodic", q.UNIFORM: "uniform",
             q.CELLS: "uniform cell centres", q.CHEBYSHEV: "Chebyshev–Gauss nodes",
-            q.LOBATTO: "Chebyshev–Lobatto nodes", q.COLATITUDE: "equiangular colatitudes",
-            q.GAUSS_COLATITUDE: "Gauss–Legendre colatitudes",
+            q.LOBATTO: "Chebyshev–Lobatto nodes", q.EQUIANGULAR: "equiangular colatitudes",
+            q.GAUSS: "Gauss–Legendre colatitudes",
             q.NONUNIFORM: "neither uniform nor Chebyshev nor a sphere grid"}
     assert {k: cc._describe(SimpleNamespace(kind=k)) for k in want} == want
 

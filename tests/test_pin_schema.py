@@ -7,7 +7,6 @@ the code's own constants.
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 from collections import namedtuple

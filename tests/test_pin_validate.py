@@ -16,10 +16,9 @@ import os
 import h5py
 import numpy as np
 import pytest
-
 from wellforge.schema.writer import WellWriter
 from wellforge.validate import quadrature as q
-from wellforge.validate import sanity
+from wellforge.validate import robust
 from wellforge.validate.context import Options
 from wellforge.validate.findings import Severity
 from wellforge.validate.runner import validate
@@ -133,7 +132,7 @@ def test_robust_z_floor_scale_and_threshold(d, hit):
     """Four equal values and one at 10**d: MAD = 0, floored at 0.01, so
     z = d / (1.4826 * 0.01): |z| > 6 from |d| > 0.088956."""
     v = [1.0, 1.0, 1.0, 1.0, 10.0 ** d]
-    out = sanity.robust_outliers(v)
+    out = robust.robust_outliers(v)
     assert [i for i, _ in out] == ([4] if hit else [])
     if hit:
         assert out[0][1] == pytest.approx(d / 0.014826, rel=1e-9)
@@ -143,25 +142,25 @@ def test_robust_z_with_a_mad_above_the_floor():
     lv = np.array([-0.2, -0.1, 0.0, 0.1, 0.2, 0.0, 1.0])
     med = 0.0
     mad = 0.1  # median of |lv| = (0.2, 0.1, 0, 0.1, 0.2, 0, 1.0) -> 0.1
-    out = sanity.robust_outliers(10.0 ** lv)
+    out = robust.robust_outliers(10.0 ** lv)
     assert [i for i, _ in out] == [6]
     assert out[0][1] == pytest.approx((1.0 - med) / (1.4826 * mad), rel=1e-9)
-    assert sanity.robust_outliers(10.0 ** lv, threshold=7) == []  # z = 6.74
+    assert robust.robust_outliers(10.0 ** lv, threshold=7) == []  # z = 6.74
 
 
 def test_robust_z_needs_five_positive_finite_values():
-    assert sanity.robust_outliers([1.0, 1.0, 1.0, 1e6]) == []
-    assert [i for i, _ in sanity.robust_outliers([1.0, 1.0, 1.0, 1.0, 1e6])] == [4]
-    assert sanity.robust_outliers([1.0, 1.0, 1.0, 0.0, -1.0, np.nan, 1e6]) == []
-    assert [i for i, _ in sanity.robust_outliers([1.0, np.nan, 1.0, 1.0, 1.0, 1e6])] == [5]
+    assert robust.robust_outliers([1.0, 1.0, 1.0, 1e6]) == []
+    assert [i for i, _ in robust.robust_outliers([1.0, 1.0, 1.0, 1.0, 1e6])] == [4]
+    assert robust.robust_outliers([1.0, 1.0, 1.0, 0.0, -1.0, np.nan, 1e6]) == []
+    assert [i for i, _ in robust.robust_outliers([1.0, np.nan, 1.0, 1.0, 1.0, 1e6])] == [5]
 
 
 def test_median_literals():
-    assert sanity.median([3.0, 1.0, 2.0]) == 2.0
-    assert sanity.median([4.0, 1.0, 3.0, 2.0]) == 2.5
-    assert sanity.median([np.nan, 5.0, np.inf]) == 5.0
-    assert math.isnan(sanity.median([np.nan]))
-    assert sanity.median([7.0]) == 7.0
+    assert robust.median([3.0, 1.0, 2.0]) == 2.0
+    assert robust.median([4.0, 1.0, 3.0, 2.0]) == 2.5
+    assert robust.median([np.nan, 5.0, np.inf]) == 5.0
+    assert math.isnan(robust.median([np.nan]))
+    assert robust.median([7.0]) == 7.0
 
 
 @pytest.mark.parametrize("n_traj,hit", [(5, True), (4, False)])
@@ -178,14 +177,14 @@ def test_outlier_trajectory_in_a_file(tmp_path, n_traj, hit):
 
 
 def test_frameset_runs_and_text():
-    fs = sanity.FrameSet.of([5, 1, 2, 3, 9])
+    fs = robust.FrameSet.of([5, 1, 2, 3, 9])
     assert fs.runs == [(1, 3), (5, 5), (9, 9)] and (fs.count, fs.first, fs.last) == (5, 1, 9)
     assert fs.text() == "1-3, 5, 9"
-    e = sanity.FrameSet.of([])
+    e = robust.FrameSet.of([])
     assert (e.runs, e.count, e.first, e.last, e.text()) == ([], 0, -1, -1, "")
-    many = sanity.FrameSet.of(range(0, 50, 2))
+    many = robust.FrameSet.of(range(0, 50, 2))
     assert many.text().endswith("38, … (5 more runs)")
-    capped = sanity.FrameSet.of(range(0, 2010, 2))  # 1005 isolated frames
+    capped = robust.FrameSet.of(range(0, 2010, 2))  # 1005 isolated frames
     assert len(capped.runs) == 1000 and capped.count == 1005 and capped.last == 2008
     assert capped.text().endswith("more runs) …")
 
@@ -271,7 +270,7 @@ def test_classify_one_point_axis():
     assert list(g.weights) == [1.0] and g.lo is None
 
 
-@pytest.mark.parametrize("rel,kind", [(0.5, q.PERIODIC), (4.0, q.NONUNIFORM)])
+@pytest.mark.parametrize("rel,kind", [(0.5, q.FOURIER), (4.0, q.NONUNIFORM)])
 def test_uniform_detection_tolerance(rel, kind):
     """Uniform to 64 float32 ulps of the axis scale: a wobble of half that is uniform, of
     four times that is not (nor a Chebyshev grid)."""
@@ -295,9 +294,9 @@ def test_grid_detection_with_bounds():
     cl = q.classify("y", q.chebyshev_lobatto_nodes(12, -1.0, 3.0))
     assert cl.kind == q.LOBATTO and (cl.lo, cl.hi) == (-1.0, 3.0)
     pc = q.classify("x", np.arange(9) / 8, periodic=True, bounds=(0.0, 1.0))
-    assert pc.kind == q.PERIODIC_CLOSED and pc.period == 1.0
+    assert pc.kind == q.FOURIER_CLOSED and pc.period == 1.0
     p = q.classify("x", np.arange(8) / 8, periodic=True, bounds=(0.0, 1.0))
-    assert p.kind == q.PERIODIC and p.period == pytest.approx(1.0) and p.uniform_weights
+    assert p.kind == q.FOURIER and p.period == pytest.approx(1.0) and p.uniform_weights
 
 
 # -- grids: walls -----------------------------------------------------------------------------
@@ -382,8 +381,8 @@ def test_rule_literals():
 
 
 def test_colatitude_weights_and_measure():
-    for kind, nodes in ((q.COLATITUDE, q.equiangular_colatitudes(8)),
-                        (q.GAUSS_COLATITUDE, q.gauss_colatitudes(8))):
+    for kind, nodes in ((q.EQUIANGULAR, q.equiangular_colatitudes(8)),
+                        (q.GAUSS, q.gauss_colatitudes(8))):
         g = q.classify("theta", nodes, colatitude=True)
         assert g.kind == kind and (g.lo, g.hi) == (0.0, math.pi)
         assert g.weights.sum() == pytest.approx(2.0)  # ∫ sin θ dθ
@@ -401,7 +400,7 @@ def test_colatitude_weights_and_measure():
 
 
 def test_k_max_literals():
-    u = q.AxisGrid("x", q.PERIODIC, np.arange(8) / 4, np.ones(8), 0.0, 2.0)
+    u = q.AxisGrid("x", q.FOURIER, np.arange(8) / 4, np.ones(8), 0.0, 2.0)
     assert u.k_max == pytest.approx(math.pi * 7 / 1.75)  # π (n - 1) / span = π / dx
     c = q.AxisGrid("y", q.CHEBYSHEV, q.chebyshev_gauss_nodes(8, 0.0, 4.0), np.ones(8), 0.0, 4.0)
     assert c.k_max == pytest.approx(2 * 64 / 4.0)
@@ -410,7 +409,7 @@ def test_k_max_literals():
 
 
 def test_mean_weights_and_weighted_means():
-    a = q.AxisGrid("x", q.PERIODIC, np.arange(2.0), np.array([1.0, 1.0]), 0, 2)
+    a = q.AxisGrid("x", q.FOURIER, np.arange(2.0), np.array([1.0, 1.0]), 0, 2)
     b = q.AxisGrid("y", q.UNIFORM, np.arange(3.0), np.array([1.0, 2.0, 1.0]), 0, 2,
                    alt_weights=np.array([1.0, 0.0, 1.0]))
     np.testing.assert_allclose(q.mean_weights([a, b]), [0.125, 0.25, 0.125] * 2)
@@ -440,7 +439,7 @@ def test_barycentric_weights_literals():
 def test_periodic_derivative_drops_the_nyquist_mode():
     n = 8
     x = 2 * np.pi * np.arange(n) / n
-    g = q.AxisGrid("x", q.PERIODIC, x, np.ones(n), 0.0, 2 * np.pi)
+    g = q.AxisGrid("x", q.FOURIER, x, np.ones(n), 0.0, 2 * np.pi)
     a = (np.sin(2 * x) + np.cos(4 * x)).astype(np.float32)  # cos 4x: the Nyquist mode
     np.testing.assert_allclose(g.derivative(a, 0), 2 * np.cos(2 * x), atol=1e-5)
     u = q.AxisGrid("y", q.UNIFORM, np.linspace(0, 1, 11), np.ones(11), 0.0, 1.0)
@@ -565,7 +564,8 @@ def test_schema_version_mismatch_is_a_warning(tmp_path):
 
 
 def test_rule_severities_in_the_registry():
-    from wellforge.validate.registry import REGISTRY, load_all
+    from wellforge.validate.checks import load_all
+    from wellforge.validate.registry import REGISTRY
 
     load_all()
     want = {"WF110": "warning", "WF112": "error", "WF113": "error", "WF114": "error",
@@ -668,7 +668,7 @@ def test_stats_weighting_is_by_count(unequal_dataset, tmp_path):
 def test_periodic_derivative_scales_with_the_period_along_any_axis():
     n, L = 16, 3.0
     x = L * np.arange(n) / n
-    g = q.AxisGrid("x", q.PERIODIC, x, np.full(n, L / n), 0.0, L)
+    g = q.AxisGrid("x", q.FOURIER, x, np.full(n, L / n), 0.0, L)
     a = np.stack([np.sin(2 * np.pi * x / L), np.cos(4 * np.pi * x / L)]).astype(np.float32)
     d = g.derivative(a, 1)
     np.testing.assert_allclose(d[0], 2 * np.pi / L * np.cos(2 * np.pi * x / L), atol=1e-5)
@@ -814,10 +814,10 @@ def test_expected_values_of_count_findings(tmp_path):
 def test_descending_and_offset_grids():
     c = 1 - np.arange(9) / 8  # closed periodic, descending
     g = q.classify("x", c, periodic=True, bounds=(0.0, 1.0))
-    assert g.kind == q.PERIODIC_CLOSED
+    assert g.kind == q.FOURIER_CLOSED
     np.testing.assert_allclose(g.nodes, c, atol=1e-15)
     o = q.classify("x", 0.05 + np.arange(8) / 8, periodic=True, bounds=(0.0, 1.0))
-    assert (o.kind, o.lo, o.hi) == (q.PERIODIC, 0.0, 1.0)  # the card's origin
+    assert (o.kind, o.lo, o.hi) == (q.FOURIER, 0.0, 1.0)  # the card's origin
     far = q.classify("x", 0.3 + np.arange(8) / 8, periodic=True, bounds=(0.0, 1.0))
     assert far.lo == pytest.approx(0.3)  # more than half a step off: the grid's own
     lob = q.classify("y", q.chebyshev_lobatto_nodes(9, -1.0, 3.0, ascending=False))

@@ -16,10 +16,8 @@ from wellforge.generators.systems.ic import trig_interpolate
 from wellforge.schema.dataset import SPLITS, split_files
 from wellforge.schema.reader import read_provenance
 
-from wellforge.cli import main
 from wellforge.errors import ConfigError
 
-from .spec_rules import assert_spec_rules
 
 NAME = "gray_scott_reaction_diffusion"
 
@@ -220,11 +218,10 @@ def dataset(tiny):
     return tiny(NAME)
 
 
-def test_tiny_dataset_follows_the_spec_and_validates(dataset):
-    files = [p for s in SPLITS for p in split_files(dataset, s)]
-    assert all(split_files(dataset, s) for s in SPLITS)
-    for p in files:
-        assert_spec_rules(p)
+def test_tiny_dataset_layout(dataset):
+    """(The layout every system's tiny dataset has, its validation and loading:
+    tests/test_systems.py.)"""
+    for p in [p for s in SPLITS for p in split_files(dataset, s)]:
         with h5py.File(p) as f:
             assert list(f["t0_fields"].attrs["field_names"]) == ["A", "B"]
             assert sorted(f["scalars"]) == ["F", "k"]
@@ -234,11 +231,4 @@ def test_tiny_dataset_follows_the_spec_and_validates(dataset):
             assert len(prov["stationary"]) == n and len(prov["stationary_time"]) == n
             t = f["dimensions/time"][()]  # after the tiny preset's spin-up of 600
             np.testing.assert_allclose(t, 600.0 + 10.0 * np.arange(10), atol=1e-5)
-    assert main(["validate", dataset]) == 0
 
-
-def test_tiny_dataset_loads_in_welldataset(dataset):
-    from .well_loader import assert_loads_in_well, require_well
-
-    require_well()
-    assert assert_loads_in_well(dataset) > 0

@@ -16,7 +16,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from wellforge.validate import registry
+from wellforge.validate import checks, registry
 
 from wellforge.cli import main
 
@@ -248,7 +248,7 @@ def test_rules_lists_and_explains(capsys):
     rc, out, _ = cli(capsys, "rules")
     assert rc == 0
     listed = {line.split()[0] for line in out.splitlines()}
-    assert set(registry.load_all()) == listed
+    assert set(checks.load_all()) == listed
     rc, out, _ = cli(capsys, "rules", "WF120")
     assert rc == 0 and "silently read as OPEN" in out and "Fix:" in out
     rc, out, _ = cli(capsys, "rules", "--format", "json")

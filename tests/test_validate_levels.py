@@ -10,8 +10,8 @@ import h5py
 import numpy as np
 from wellforge.schema.dataset import split_files
 from wellforge.schema.stats import compute_stats
+from wellforge.validate.checks.dataset import recompute_stats
 from wellforge.validate.context import Limits, Options
-from wellforge.validate.dataset_checks import recompute_stats
 from wellforge.validate.runner import Target, validate, validate_file
 
 

@@ -16,8 +16,8 @@ import pytest
 import yaml
 from wellforge.schema import spec
 from wellforge.schema.synthetic import write_file
+from wellforge.validate.checks import load_all
 from wellforge.validate.context import Options
-from wellforge.validate.registry import load_all
 from wellforge.validate.runner import validate
 
 TRAIN = "data/train/synthetic_alpha_1.hdf5"

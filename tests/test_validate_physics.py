@@ -756,7 +756,7 @@ def test_a_well_style_file_is_checked_against_the_shipped_card(copy_of, system):
 def test_wall_contraction_equals_tensordot(space, axis, nc, sparse):
     """The walls' BLAS contraction (row batches, middle axes, sparse wall stencils) gives
     the plain tensor contraction of the data with the wall operator."""
-    from wellforge.validate.bc_checks import Contraction
+    from wellforge.validate.checks.boundaries import Contraction
 
     rng = np.random.default_rng(7)
     n = space[axis]

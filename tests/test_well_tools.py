@@ -58,16 +58,6 @@ def test_the_wells_statistics_accept_the_tiny_dataset(tiny, system):
 
 
 @pytest.mark.parametrize("system", SYSTEMS)
-def test_the_tiny_dataset_validates_clean(tiny, system, capsys):
-    """No finding at all: the tiny presets are resolved well enough that the card's
-    invariants hold (a maximum principle, a conserved mean, a divergence-free flow)."""
-    from wellforge.cli import main
-
-    assert main(["validate", tiny(system), "--fail-on", "warning"]) == 0, \
-        capsys.readouterr().out[-3000:]
-
-
-@pytest.mark.parametrize("system", SYSTEMS)
 def test_create_mini_well_then_the_loader(tiny, system, tmp_path):
     """``the_well.data.miniwell.create_mini_well`` walks every object of our files and
     refuses what it does not know (it did: /provenance datasets, BC ``values``)."""
@@ -126,7 +116,7 @@ def test_thirty_steps_of_a_well_benchmark_model_learn(tiny):
             opt.zero_grad()
             loss.backward()
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
             if len(losses) == 30:
                 break
     assert np.all(np.isfinite(losses))

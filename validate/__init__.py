@@ -1,9 +1,21 @@
 """wellforge.validate: checks any file or dataset in the Well's HDF5 layout.
 
-Modules, one per concept: ``findings`` (Finding, fingerprint), ``registry`` (``@check``),
-``context`` (what checks see), ``safety`` (L0), ``structure`` (L1), ``stream`` (the shared
-streaming pass and its reducers), ``sanity`` (L3), ``dataset_checks`` (L5), ``reports``,
-``config``, ``changes`` (``--changed-only``), ``runner`` and ``commands`` (CLI).
+Modules in layers; imports go downward only (``tests/test_architecture.py``):
+
+- the floor, data types and helpers: ``findings`` (Issue, Finding, fingerprint),
+  ``attrs`` (tolerant attribute reading), ``safe_open`` (preflight, open, the walk and its
+  inventory), ``robust`` (median, robust outliers, frame sets), ``lanes`` (float32 lane
+  sums), ``unit_table`` and ``unit_algebra``, ``quadrature`` (on ``schema.grids``),
+  ``cards`` (which card describes a file; linting a card), ``physics`` (the physics plan
+  of a file), ``context`` (options, limits, the file and dataset a check sees, with what
+  they derive once as cached properties);
+- the machinery: ``registry`` (``@check``, Rule, run_check) and ``stream`` (the shared
+  streaming pass and its ``@reducer``\\s);
+- the checks: ``checks/`` (one module per level or concern, registered by importing the
+  package: ``checks.load_all()``), which never import each other;
+- the top: ``runner`` (a run: discover, validate each file in a child process, then each
+  dataset), ``config`` (config file + command line), ``reports`` (text, JSON, JUnit,
+  SARIF, GitHub), ``changes`` (``--changed-only``) and ``commands`` (CLI).
 
 API::
 

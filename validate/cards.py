@@ -34,12 +34,29 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from wellforge.schema.card import SystemCard
+from wellforge.schema.grids import CARD_KINDS
+from wellforge.schema.reader import attr_str
 from wellforge.schema.spec import component_names
 
 from wellforge.errors import ConfigError
 
+from .attrs import MISSING, read_attr
+from .unit_algebra import (
+    KINEMATIC,
+    dimension,
+    dimension_text,
+    dmul,
+    dpow,
+    is_angle,
+    is_group,
+)
+
 CARDS_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "cards")
 VALIDATION_KEYS = ("unknown_bounds",)
+#: kinds of invariants the L4 checks evaluate (others in a card are reported as notes)
+CHECKED_KINDS = ("conserved_mean", "zero_mean", "divergence_free", "symmetric",
+                 "antisymmetric", "positive_definite", "non_negative", "bounded",
+                 "energy_non_increasing")
 
 
 @dataclass
@@ -189,20 +206,8 @@ class Lookup:
 
 
 def find_card(ctx) -> Lookup:
-    """The card for the file of ``ctx`` (cached on the context)."""
-    hit = getattr(ctx, "_card_lookup", None)
-    if hit is not None:
-        return hit
-    hit = _find(ctx)
-    ctx._card_lookup = hit
-    return hit
-
-
-def _find(ctx) -> Lookup:
-    from wellforge.schema.reader import attr_str
-
-    from .context import MISSING, read_attr
-
+    """The card for the file of ``ctx``, first match wins (the order above); read once
+    per file, as ``FileContext.card_lookup``."""
     given = getattr(ctx.options, "card", None)
     if given is not None:
         if isinstance(given, Card):
@@ -274,17 +279,10 @@ def component_index(card: Card, key: str, spatial_dims) -> tuple[str, int | None
 
 # -- linting a card (``wellforge check-card``) -----------------------------------------------
 
-#: axis kinds whose coordinates the validator checks (WF207)
-GRID_KINDS = ("fourier", "chebyshev", "uniform", "equiangular", "gauss", "legendre")
-
-
 def lint(card: Card) -> list[tuple[str, str]]:
     """(level, message) pairs about a valid card: 'warning' for what will make the
     validator report the card's own data wrongly or check less than the card says,
     'info' for what the validator does not check."""
-    from .physics import CHECKED_KINDS
-    from .units_checks import KINEMATIC, _dim, _dimtxt, dmul, dpow, is_angle, is_group
-
     c = card.card
     out: list[tuple[str, str]] = []
 
@@ -298,7 +296,7 @@ def lint(card: Card) -> list[tuple[str, str]]:
     dims = [a.name for a in c.axes]
     lengths = [a for a in c.axes if not is_angle(a.units)]
     frame = [a.units for a in lengths] + [c.time_units]
-    dimless = [not _dim(u) for u in frame]
+    dimless = [not dimension(u) for u in frame]
     if any(dimless) and not all(dimless):
         warn(
             "mixed units: "
@@ -308,23 +306,24 @@ def lint(card: Card) -> list[tuple[str, str]]:
         )
     elif all(dimless):
         for f in c.fields:
-            if _dim(f.units):
+            if dimension(f.units):
                 warn(f"field {f.name!r} in {f.units!r} while the axes and time are dimensionless")
     else:
-        Ld = _dim(lengths[0].units) if lengths else (("length", 1),)
-        Td = _dim(c.time_units)
+        Ld = dimension(lengths[0].units) if lengths else (("length", 1),)
+        Td = dimension(c.time_units)
         for f in c.fields:
             kin = next(((pw, what) for rx, pw, what in KINEMATIC if rx.search(f.name)), None)
             if kin is None:
                 continue
             (pl, pt), what = kin
             want = dmul(dpow(Ld, pl), dpow(Td, pt))
-            if _dim(f.units) != want:
+            if dimension(f.units) != want:
                 warn(
-                    f"field {f.name!r} is {what} but its units {f.units!r} are not {_dimtxt(want)}"
+                    f"field {f.name!r} is {what} but its units {f.units!r} are not "
+                    f"{dimension_text(want)}"
                 )
     for p in c.parameters:
-        if is_group(p.name) and _dim(p.units):
+        if is_group(p.name) and dimension(p.units):
             warn(f"parameter {p.name!r} names a dimensionless group but has units {p.units!r}")
     for a in c.axes:
         if a.bc.upper() == "PERIODIC" and a.kind not in ("fourier", "uniform"):
@@ -345,7 +344,7 @@ def lint(card: Card) -> list[tuple[str, str]]:
                     f"axis {a.name!r}: bc_values key {key!r} is neither a "
                     "field nor a component name (velocity_x, ...) of the card"
                 )
-        if a.kind not in GRID_KINDS:
+        if a.kind not in CARD_KINDS:  # whose coordinates WF207 checks
             info(
                 f"axis {a.name!r}: kind {a.kind!r} is not one the validator "
                 "checks coordinates against; the grid is detected from them"

@@ -108,7 +108,8 @@ def run_rules(args) -> int:
 
     from wellforge.errors import ConfigError
 
-    from .registry import LEVELS, load_all
+    from .checks import load_all
+    from .registry import LEVELS
 
     rules = load_all()
     chosen = sorted(rules.values(), key=lambda r: r.code)

@@ -31,12 +31,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from wellforge.errors import ConfigError
 
 from .context import DEFAULT_FILTERS, Limits, Options
 from .findings import Severity
-from .registry import LEVELS, validate_patterns
+from .registry import LEVELS
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
 KEYS = {"select", "ignore", "fail_on", "level", "jobs", "timeout", "format", "output",
@@ -135,79 +138,152 @@ def load_baseline(path: str) -> set[str]:
     return set(items)
 
 
+def validate_patterns(patterns: Iterable[str], what: str) -> list[str]:
+    """Codes or code prefixes; each must match at least one registered rule."""
+    from .checks import load_all  # the checks import numpy: only when a run is configured
+
+    rules = load_all()
+    out = []
+    for p in patterns:
+        p = str(p).strip().upper()
+        if not p:
+            continue
+        if p == "ALL":
+            p = "WF"
+        if not re.match(r"^WF\d{0,3}$", p) or not any(c.startswith(p) for c in rules):
+            raise ConfigError(f"{what}: unknown rule code or prefix {p!r} "
+                              f"(see 'wellforge rules')")
+        out.append(p)
+    return out
+
+
+@dataclass
+class _Sources:
+    """The command line and the config file of a run: a setting comes from the command
+    line where given there, else from the file (``where`` names it in errors)."""
+
+    cli: dict
+    cfg: dict
+    where: str
+
+    def pick(self, key: str) -> tuple:
+        """(value, where it came from); the value is None where neither gives it."""
+        v = self.cli.get(key)
+        if v not in (None, []):
+            return v, "command line"
+        return self.cfg.get(key), self.where
+
+    def path(self, v: str, src: str) -> str:
+        """A path from the config file is relative to the file's folder."""
+        if src != "command line" and not os.path.isabs(v):
+            return os.path.join(self.cfg["_dir"], v)
+        return v
+
+
 def build_options(cli: dict, file_cfg: dict | None = None) -> tuple[Options, list[tuple]]:
     """Options for a run, and the (format, output) pairs of the reports.
 
-    ``cli`` holds the command-line values (None where not given).
+    ``cli`` holds the command-line values (None where not given). Each setting is read
+    and checked by its own function below, in this order (the first problem is the
+    error).
     """
     cfg = dict(file_cfg or {})
-    where = f"config file {cfg['_path']}" if "_path" in cfg else "config"
-
-    def pick(key):
-        v = cli.get(key)
-        if v not in (None, []):
-            return v, "command line"
-        return cfg.get(key), where
-
+    src = _Sources(cli, cfg, f"config file {cfg['_path']}" if "_path" in cfg else "config")
     opts = Options()
-    v, src = pick("level")
+    _run_settings(opts, src)
+    _rule_settings(opts, src)
+    opts.allowed_filters = _allowed_filters(src)
+    opts.limits = _limits(src)
+    opts.per_path_ignores = _per_path_ignores(src)
+    v, where = src.pick("card")
+    if v:
+        if not isinstance(v, str):
+            raise ConfigError(f"{where}: card: expected the path of a YAML card")
+        from .cards import load_card_file
+
+        opts.card = load_card_file(src.path(v, where))
+    v, where = src.pick("baseline")
+    if v:
+        opts.baseline = load_baseline(src.path(v, where))
+    return opts, _report_pairs(src)
+
+
+def _run_settings(opts: Options, src: _Sources) -> None:
+    """level, jobs, timeout, fail_on."""
+    v, where = src.pick("level")
     if v is not None:
-        opts.level = _int(v, f"{src}: level", 0)
+        opts.level = _int(v, f"{where}: level", 0)
         if opts.level > max(LEVELS):
-            raise ConfigError(f"{src}: level must be between 0 and {max(LEVELS)}, got {v}")
-    v, src = pick("jobs")
+            raise ConfigError(f"{where}: level must be between 0 and {max(LEVELS)}, got {v}")
+    v, where = src.pick("jobs")
     if v is not None:
-        opts.jobs = _int(v, f"{src}: jobs", 1)
-    v, src = pick("timeout")
+        opts.jobs = _int(v, f"{where}: jobs", 1)
+    v, where = src.pick("timeout")
     if v is not None:
         try:
             opts.timeout = float(v)
         except (TypeError, ValueError):
-            raise ConfigError(f"{src}: timeout: expected seconds, got {v!r}") from None
+            raise ConfigError(f"{where}: timeout: expected seconds, got {v!r}") from None
         if opts.timeout < 0:
-            raise ConfigError(f"{src}: timeout must be >= 0")
-    v, src = pick("fail_on")
+            raise ConfigError(f"{where}: timeout must be >= 0")
+    v, where = src.pick("fail_on")
     if v is not None:
-        opts.fail_on = _severity(v, f"{src}: fail_on")
+        opts.fail_on = _severity(v, f"{where}: fail_on")
         if opts.fail_on == Severity.INFO:
-            raise ConfigError(f"{src}: fail_on must be error or warning")
-    v, src = pick("select")
-    opts.select = validate_patterns(_list(v, f"{src}: select"), f"{src}: select")
-    v, src = pick("ignore")
-    opts.ignore = validate_patterns(_list(v, f"{src}: ignore"), f"{src}: ignore")
-    sev = cfg.get("severity") or {}
+            raise ConfigError(f"{where}: fail_on must be error or warning")
+
+
+def _rule_settings(opts: Options, src: _Sources) -> None:
+    """select, ignore (codes or prefixes) and severity (a table CODE = severity)."""
+    v, where = src.pick("select")
+    opts.select = validate_patterns(_list(v, f"{where}: select"), f"{where}: select")
+    v, where = src.pick("ignore")
+    opts.ignore = validate_patterns(_list(v, f"{where}: ignore"), f"{where}: ignore")
+    sev = src.cfg.get("severity") or {}
     if not isinstance(sev, dict):
-        raise ConfigError(f"{where}: severity: expected a table of CODE = severity")
+        raise ConfigError(f"{src.where}: severity: expected a table of CODE = severity")
     for code, s in sev.items():
-        validate_patterns([code], f"{where}: severity")
-        opts.severity[str(code).upper()] = _severity(s, f"{where}: severity.{code}")
-    if "allowed_filters" in cfg:
-        opts.allowed_filters = tuple(_int(x, f"{where}: allowed_filters", 0)
-                                     for x in _list(cfg["allowed_filters"],
-                                                    f"{where}: allowed_filters"))
-    else:
-        opts.allowed_filters = DEFAULT_FILTERS
-    lim = cfg.get("limits") or {}
+        validate_patterns([code], f"{src.where}: severity")
+        opts.severity[str(code).upper()] = _severity(s, f"{src.where}: severity.{code}")
+
+
+def _allowed_filters(src: _Sources) -> tuple[int, ...]:
+    if "allowed_filters" not in src.cfg:
+        return DEFAULT_FILTERS
+    what = f"{src.where}: allowed_filters"
+    return tuple(_int(x, what, 0) for x in _list(src.cfg["allowed_filters"], what))
+
+
+def _limits(src: _Sources) -> Limits:
+    lim = src.cfg.get("limits") or {}
     if not isinstance(lim, dict):
-        raise ConfigError(f"{where}: limits: expected a table")
+        raise ConfigError(f"{src.where}: limits: expected a table")
     names = {f.name: f for f in dataclasses.fields(Limits)}
     kw = {}
     for k, x in lim.items():
         k = str(k).replace("-", "_")
         if k not in names:
-            raise ConfigError(f"{where}: limits: unknown key {k!r} (known: "
+            raise ConfigError(f"{src.where}: limits: unknown key {k!r} (known: "
                               f"{', '.join(names)})")
         if k == "bomb_ratio":
             try:
                 kw[k] = float(x)
             except (TypeError, ValueError):
-                raise ConfigError(f"{where}: limits.bomb_ratio: expected a number") from None
+                raise ConfigError(f"{src.where}: limits.bomb_ratio: expected a number") \
+                    from None
         else:
-            kw[k] = _int(x, f"{where}: limits.{k}", 0 if k in ("direct_chunks", "prefetch") else 1)
-    opts.limits = Limits(**kw)
-    ppi = cfg.get("per_path_ignores") or []
+            kw[k] = _int(x, f"{src.where}: limits.{k}",
+                         0 if k in ("direct_chunks", "prefetch") else 1)
+    return Limits(**kw)
+
+
+def _per_path_ignores(src: _Sources) -> list[tuple[str, list[str], str]]:
+    """(glob, codes, reason) of each [[per_path_ignores]] table; a reason is required."""
+    where = src.where
+    ppi = src.cfg.get("per_path_ignores") or []
     if not isinstance(ppi, list):
         raise ConfigError(f"{where}: per_path_ignores: expected a list of tables")
+    out = []
     for i, item in enumerate(ppi):
         if not isinstance(item, dict):
             raise ConfigError(f"{where}: per_path_ignores[{i}]: expected a table")
@@ -224,24 +300,14 @@ def build_options(cli: dict, file_cfg: dict | None = None) -> tuple[Options, lis
         codes = validate_patterns(_list(item.get("codes", ["WF"]),
                                         f"{where}: per_path_ignores[{i}].codes"),
                                   f"{where}: per_path_ignores[{i}].codes")
-        opts.per_path_ignores.append((item["path"], codes, reason.strip()))
-    v, src = pick("card")
-    if v:
-        if not isinstance(v, str):
-            raise ConfigError(f"{src}: card: expected the path of a YAML card")
-        if src != "command line" and not os.path.isabs(v):
-            v = os.path.join(cfg["_dir"], v)
-        from .cards import load_card_file
+        out.append((item["path"], codes, reason.strip()))
+    return out
 
-        opts.card = load_card_file(v)
-    v, src = pick("baseline")
-    if v:
-        if src != "command line" and not os.path.isabs(v):
-            v = os.path.join(cfg["_dir"], v)
-        opts.baseline = load_baseline(v)
 
-    fmts, _ = pick("format")
-    outs, _ = pick("output")
+def _report_pairs(src: _Sources) -> list[tuple[str, str | None]]:
+    """(format, output file or None for stdout) of each report."""
+    fmts, _ = src.pick("format")
+    outs, _ = src.pick("output")
     fmts = _list(fmts, "format") or ["text"]
     outs = _list(outs, "output")
     for f in fmts:
@@ -253,4 +319,4 @@ def build_options(cli: dict, file_cfg: dict | None = None) -> tuple[Options, lis
     pairs = [(f, outs[i] if i < len(outs) else None) for i, f in enumerate(fmts)]
     if sum(1 for _, o in pairs if o is None) > 1:
         raise ConfigError("only one report can go to stdout: give an --output for the others")
-    return opts, pairs
+    return pairs

@@ -6,31 +6,36 @@ safe-open walk (L0) found behind hard links (or soft links that resolve to them)
 check can follow a link out of the file. Small arrays (coordinates, time, scalars, masks)
 are read with :meth:`FileContext.read_small`, which refuses to allocate more than the
 configured limit, whatever the file declares.
+
+What several checks derive from a file is computed once, on first use, as a cached
+property of its context: ``layout``, ``bc_groups`` (the boundary-condition groups, read
+tolerantly), ``card_lookup``/``card`` (its system card, ``validate.cards``), ``physics``
+(the physics plan, ``validate.physics``) and ``times`` (the time axis, for messages).
+No other module hangs its own cache on a context.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 from wellforge.schema import spec
 from wellforge.schema.reader import attr_str
 
+from .attrs import (
+    MISSING,
+    Unreadable,
+    as_bool_list,
+    as_int,
+    as_str,
+    as_str_list,
+    flags,
+    read_attr,
+)
 from .findings import Severity
-
-MISSING = object()
-
-
-class Unreadable:
-    """An attribute whose value could not be read."""
-
-    def __init__(self, error: str):
-        self.error = error
-
-    def __repr__(self):
-        return f"<unreadable: {self.error}>"
 
 
 @dataclass
@@ -79,57 +84,6 @@ class Options:
     #: a system card for every file of the run (a YAML path or a ``cards.Card``);
     #: None: each file's own (``validate.cards``)
     card: Any = None
-
-
-def read_attr(obj, name: str) -> Any:
-    """An attribute's value, ``MISSING``, or an ``Unreadable`` marker."""
-    try:
-        if name not in obj.attrs:
-            return MISSING
-        return obj.attrs[name]
-    except Exception as e:  # noqa: BLE001 - odd types, broken messages
-        return Unreadable(f"{type(e).__name__}: {e}")
-
-
-def as_bool(v) -> bool | None:
-    return bool(v) if isinstance(v, (bool, np.bool_)) else None
-
-
-def as_int(v) -> int | None:
-    if isinstance(v, (bool, np.bool_)):
-        return None
-    if isinstance(v, (int, np.integer)):
-        return int(v)
-    return None
-
-
-def as_str(v) -> str | None:
-    return v if isinstance(v, str) else None
-
-
-def as_str_list(v) -> list[str] | None:
-    """A list of str, as the Well's checker wants it (list or 1-D array)."""
-    if isinstance(v, np.ndarray) and v.ndim == 1:
-        if v.size == 0:
-            return []
-        items = v.tolist()
-    elif isinstance(v, list):
-        items = v
-    else:
-        return None
-    if all(isinstance(x, str) for x in items):
-        return list(items)
-    if all(isinstance(x, bytes) for x in items):
-        return [attr_str(x) for x in items]
-    return None
-
-
-def as_bool_list(v) -> list[bool] | None:
-    if isinstance(v, np.ndarray) and v.ndim == 1 and v.dtype == np.bool_:
-        return [bool(x) for x in v]
-    if isinstance(v, list) and all(isinstance(x, (bool, np.bool_)) for x in v):
-        return [bool(x) for x in v]
-    return None
 
 
 @dataclass
@@ -223,7 +177,6 @@ class FileContext:
         self.stream_errors: list = []  # (object, region, message) of failed reads
         #: what the run could not do or assumed (no card, checks skipped): the report's notes
         self.notes: list[str] = []
-        self._layout: Layout | None = None
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -261,11 +214,62 @@ class FileContext:
             return None
         return dset[()]
 
-    @property
+    # -- what several checks derive from the file, computed once --------------------------
+    @cached_property
     def layout(self) -> Layout:
-        if self._layout is None:
-            self._layout = read_layout(self)
-        return self._layout
+        return read_layout(self)
+
+    @cached_property
+    def bc_groups(self) -> list[dict]:
+        """Each boundary-condition group, tolerantly read: name, path, bc_type (None when
+        missing or not a string), dims (associated_dims), flags (sample_varying,
+        time_varying) and mask (the dataset, or None)."""
+        return read_bc_groups(self)
+
+    @cached_property
+    def card_lookup(self):
+        """The file's system card and how it was found (``cards.Lookup``)."""
+        from .cards import find_card
+
+        return find_card(self)
+
+    @property
+    def card(self):
+        """The file's system card (``cards.Card``), or None."""
+        return self.card_lookup.card
+
+    @cached_property
+    def physics(self):
+        """What the L4 checks compute and against what (``physics.PhysicsPlan``)."""
+        from .physics import plan_physics
+
+        return plan_physics(self)
+
+    @cached_property
+    def times(self) -> np.ndarray:
+        """``dimensions/time`` as float64 (empty when missing or too large to read)."""
+        d = self.get("dimensions/time") if self.kind("dimensions/time") == "dataset" else None
+        t = self.read_small(d) if d is not None else None
+        return np.array([]) if t is None else np.asarray(t, dtype=np.float64)
+
+    def time_at(self, traj, k) -> str:
+        """Frame ``k`` of trajectory ``traj`` as the time it stores (``t = 0.25``), or
+        ``frame k`` when the time axis cannot tell."""
+        t = self.times
+        try:
+            v = t[traj, k] if t.ndim == 2 else t[k]
+            return f"t = {float(v):.6g}"
+        except (IndexError, TypeError):
+            return f"frame {k}"
+
+    def component_labels(self, field) -> list[str]:
+        """A name per tensor component of ``field`` (``velocity_x``; ``name[i]`` when the
+        components do not match the spatial dims)."""
+        dims = self.layout.spatial_dims or []
+        if field.order and len(dims) ** field.order == field.ncomp:
+            return spec.component_names(field.name, field.order, dims)
+        return [field.name] if field.ncomp == 1 else [f"{field.name}[{i}]"
+                                                     for i in range(field.ncomp)]
 
 
 def read_layout(ctx: FileContext) -> Layout:
@@ -295,8 +299,7 @@ def read_layout(ctx: FileContext) -> Layout:
                 continue
             d = ctx.get(p)
             fields.append(FieldDesc(
-                name, order, p, tuple(int(n) for n in d.shape), d.dtype,
-                as_bool(read_attr(d, "sample_varying")), as_bool(read_attr(d, "time_varying")),
+                name, order, p, tuple(int(n) for n in d.shape), d.dtype, *flags(d),
                 as_bool_list(read_attr(d, "dim_varying"))))
     scalars, constants = {}, {}
     sg = ctx.get("scalars")
@@ -311,8 +314,7 @@ def read_layout(ctx: FileContext) -> Layout:
                             constants[name] = v
                     except Exception:  # noqa: BLE001 - unreadable: no parameter value
                         pass
-                scalars[name] = (as_bool(read_attr(d, "sample_varying")),
-                                 as_bool(read_attr(d, "time_varying")))
+                scalars[name] = flags(d)
     bcs = {}
     bg = ctx.get("boundary_conditions")
     if bg is not None and ctx.kind("boundary_conditions") == "group":
@@ -361,6 +363,28 @@ def _run_ids(ctx: FileContext) -> list[str] | None:
         return ids
     except Exception:  # noqa: BLE001 - a damaged provenance is no reason to stop
         return None
+
+
+def read_bc_groups(ctx: FileContext) -> list[dict]:
+    """Each boundary-condition group of the file, tolerantly read (``FileContext.bc_groups``)."""
+    out = []
+    if ctx.kind("boundary_conditions") == "group":
+        for name in ctx.inventory.children("/boundary_conditions"):
+            path = f"/boundary_conditions/{name}"
+            if ctx.kind(path) != "group":
+                continue
+            g = ctx.get(path)
+            bt = read_attr(g, "bc_type")
+            mask = ctx.get(path + "/mask") if ctx.kind(path + "/mask") == "dataset" else None
+            dims = read_attr(g, "associated_dims")
+            # a single string (the Well's dummy fixture) is a WF102 error, but read it as
+            # the one dim it names so that the mask is still checked
+            dims = [attr_str(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
+            out.append({"name": name, "path": path,
+                        "bc_type": attr_str(bt) if isinstance(bt, (str, bytes)) else None,
+                        "dims": dims,
+                        "flags": flags(g), "mask": mask})
+    return out
 
 
 class DatasetContext:

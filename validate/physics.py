@@ -1,6 +1,6 @@
 """The physics plan of one file: what the L4 reducers compute and against what.
 
-Built once per file (cached on the context) from the file's coordinates and
+Built once per file (``FileContext.physics``) from the file's coordinates and
 boundary-condition metadata and, when there is one, its system card
 (``validate.cards``):
 
@@ -26,15 +26,11 @@ from wellforge.schema import spec
 from wellforge.schema.reader import attr_str
 
 from . import quadrature as q
-from .cards import Card, Lookup, component_index, find_card
-from .context import MISSING, as_bool, as_str_list, read_attr
+from .attrs import MISSING, as_bool, as_str_list, read_attr
+from .cards import CHECKED_KINDS, Card, Lookup, component_index
 
 #: t1 fields the wall rules treat as a flow (no-penetration, no-slip)
 FLOW = re.compile(r"(velocity|momentum)", re.IGNORECASE)
-#: kinds of invariants the L4 checks evaluate (others in a card are reported as notes)
-CHECKED_KINDS = ("conserved_mean", "zero_mean", "divergence_free", "symmetric",
-                 "antisymmetric", "positive_definite", "non_negative", "bounded",
-                 "energy_non_increasing")
 
 
 @dataclass
@@ -60,7 +56,9 @@ class Invariant:
 
 
 @dataclass
-class Plan:
+class PhysicsPlan:
+    """The physics of one file: its grids, periodic axes, wall checks and invariants."""
+
     lookup: Lookup
     axes: list[q.AxisGrid] | None
     dims: list[str]
@@ -72,6 +70,9 @@ class Plan:
     sqrtW32: np.ndarray | None = None
     #: per non-spectral axis: (alternative W32, sqrtW32) for quadrature error estimates
     alt: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: what a reducer derives from the plan once per file (the divergence's spectral
+    #: weights and wavenumbers), under a key of its own
+    memo: dict = field(default_factory=dict, repr=False)
 
     @property
     def card(self) -> Card | None:
@@ -80,20 +81,13 @@ class Plan:
     def for_field(self, path: str, *kinds: str) -> list[Invariant]:
         return [v for v in self.invariants.get(path, []) if not kinds or v.kind in kinds]
 
-
-def plan(ctx) -> Plan:
-    """The physics plan of ``ctx``'s file (cached)."""
-    hit = getattr(ctx, "_physics_plan", None)
-    if hit is None:
-        hit = _build(ctx)
-        ctx._physics_plan = hit
-    return hit
-
-
-def _bc_groups(ctx):
-    from .structure import _bc_groups as groups
-
-    return groups(ctx)
+    def frame_matches(self, field) -> bool:
+        """Whether the field's frames have the file's spatial axes (all dims varying)."""
+        if not self.axes:
+            return False
+        sizes = tuple(a.n for a in self.axes)
+        fs = field.frame_shape
+        return len(fs) == len(sizes) + field.order and tuple(fs[:len(sizes)]) == sizes
 
 
 def _coords(ctx, d: str):
@@ -109,9 +103,10 @@ def _coords(ctx, d: str):
     return np.asarray(c, dtype=np.float64)
 
 
-def _build(ctx) -> Plan:
+def plan_physics(ctx) -> PhysicsPlan:
+    """The physics plan of ``ctx``'s file (read it as ``ctx.physics``: built once)."""
     lay = ctx.layout
-    lookup = find_card(ctx)
+    lookup = ctx.card_lookup
     card = lookup.card
     dims = list(lay.spatial_dims or [])
     if card is None:
@@ -121,7 +116,7 @@ def _build(ctx) -> Plan:
     else:
         ctx.note(f"system card: {lookup.how}")
     bc_by_dim: dict[str, list[dict]] = {}
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["bc_type"] is None or not bc["dims"]:
             continue
         for d in bc["dims"]:
@@ -157,14 +152,14 @@ def _build(ctx) -> Plan:
                        bounds=bounds)
         if g.note:
             ctx.note(f"axis {d!r}: {g.note}")
-        if is_periodic and g.kind not in (q.PERIODIC, q.PERIODIC_CLOSED):
+        if is_periodic and g.kind not in (q.FOURIER, q.FOURIER_CLOSED):
             ctx.note(f"axis {d!r} is declared PERIODIC but its grid is {g.kind}, not "
                      "uniform: its seam was not checked")
         axes.append(g)
     if axes is None:
         ctx.note("coordinates missing or unreadable: L4 checks that need the grid were "
                  "skipped")
-    p = Plan(lookup, axes, dims, periodic)
+    p = PhysicsPlan(lookup, axes, dims, periodic)
     if axes:
         if not all(a.uniform_weights for a in axes):
             W = q.mean_weights(axes)
@@ -183,7 +178,7 @@ def _flow_fields(ctx):
     return [f for f in ctx.layout.fields if f.order == 1 and FLOW.search(f.name)]
 
 
-def _walls(ctx, p: Plan, bc_by_dim) -> None:
+def _walls(ctx, p: PhysicsPlan, bc_by_dim) -> None:
     lay = ctx.layout
     card = p.card
     fields = {f.name: f for f in lay.fields}
@@ -217,7 +212,7 @@ def _walls(ctx, p: Plan, bc_by_dim) -> None:
                 name = bc["name"].lower()
                 if "noslip" in name:
                     variant = "noslip"
-                vals = _file_values(ctx, bc, fields, D)
+                vals = file_values(ctx, bc, fields, D)
                 for fname, comp, lo, hi in vals:
                     put(fname, comp, lo, hi, f"values of {bc['path']}")
         for f in _flow_fields(ctx):
@@ -276,7 +271,7 @@ def _component(key: str, fields, dims) -> tuple[str, int | None] | None:
     return None
 
 
-def _file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float]]:
+def file_values(ctx, bc, fields, D) -> list[tuple[str, int | None, float, float]]:
     """(field, component or None, low value, high value) prescribed by a BC group: its
     ``@wellforge_values`` (name -> [low, high]) or, in older files, a ``values`` dataset
     holding one (low, high) pair for every associated field or one pair per component of
@@ -346,7 +341,7 @@ def file_values_problem(ctx, bc) -> str | None:
     return None
 
 
-def _invariants(ctx, p: Plan) -> None:
+def _invariants(ctx, p: PhysicsPlan) -> None:
     lay = ctx.layout
     card = p.card
     by_name = {f.name: f for f in lay.fields}
@@ -387,12 +382,3 @@ def _bounds_from_walls(card: Card, fname: str):
             for x in pair]
     return (min(vals), max(vals)) if len(vals) >= 2 and min(vals) < max(vals) else None
 
-
-def labels(ctx, f) -> list[str]:
-    from .sanity import component_labels
-
-    return component_labels(ctx, f)
-
-
-def bc_type_of(bc) -> str:
-    return attr_str(bc["bc_type"]).upper() if bc["bc_type"] else ""

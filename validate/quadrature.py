@@ -1,20 +1,22 @@
-"""Grids, quadrature weights, spectral derivatives and wall extrapolation, per axis kind.
+"""Quadrature weights, spectral derivatives and wall extrapolation, per grid kind.
 
-Pure numpy. The L4 reducers integrate, differentiate and extrapolate stored frames with
-the rule that is right for the grid the data live on:
+Pure numpy, on top of ``wellforge.schema.grids`` (the one grid vocabulary, the node
+formulas, barycentric interpolation and ``detect``, which tells from stored coordinates
+which grid they lie on). The L4 reducers integrate, differentiate and extrapolate stored
+frames with the rule that is right for the grid the data live on:
 
 ============================  ==============================  =========================
-axis kind                     quadrature (exact for)          derivative / walls
+grid kind (``grids``)         quadrature (exact for)          derivative / walls
 ============================  ==============================  =========================
-``periodic`` uniform, no      trapezoid = rectangle rule:     FFT (spectral); the seam
+``fourier`` uniform, no       trapezoid = rectangle rule:     FFT (spectral); the seam
 duplicate endpoint            every band-limited function      is compared, not the walls
 ``chebyshev`` Gauss nodes     Fejér's first rule (degree      barycentric matrix; walls
 (Dedalus ``ChebyshevT``)      n − 1)                          by exact extrapolation of
                                                               the degree n − 1 interpolant
 ``lobatto`` (walls included)  Clenshaw–Curtis (degree n − 1)  matrix; walls are nodes
-``colatitude`` θ_j = (j+½)π/n Fejér-1 in μ = cos θ: the       (sphere divergence by the
-(equiangular, poles out)      sin θ weights (degree n − 1)    double-Fourier extension)
-``gauss_colatitude``          Gauss–Legendre in μ (2n − 1)    —
+``equiangular`` colatitudes   Fejér-1 in μ = cos θ: the       (sphere divergence by the
+θ_j = (j+½)π/n, poles out     sin θ weights (degree n − 1)    double-Fourier extension)
+``gauss`` colatitudes         Gauss–Legendre in μ (2n − 1)    —
 ``uniform`` / ``cells``       trapezoid / midpoint (2nd       2nd-order differences;
 (non-periodic, walls on /     order)                          walls by local cubic
 half a cell off the grid)                                     extrapolation
@@ -31,32 +33,36 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from wellforge.schema.grids import (
-    EPS32,
+
+# the grid vocabulary (``AxisGrid.kind`` is one of ``grids.KINDS``) and the node formulas
+# are ``grids``'; they are re-exported here for the callers of ``classify``
+from wellforge.schema.grids import (  # noqa: F401
+    CELLS,
+    CHEBYSHEV,
+    EQUIANGULAR,
+    FOURIER,
+    FOURIER_CLOSED,
+    GAUSS,
+    LOBATTO,
+    NONUNIFORM,
+    UNIFORM,
     barycentric_matrix,
     barycentric_weights,
+    detect,
     equiangular_colatitudes,
     gauss_colatitudes,
 )
-from wellforge.schema.grids import chebyshev_nodes as chebyshev_gauss_nodes
-from wellforge.schema.grids import lobatto_nodes as chebyshev_lobatto_nodes
+from wellforge.schema.grids import chebyshev_nodes as chebyshev_gauss_nodes  # noqa: F401
+from wellforge.schema.grids import lobatto_nodes as chebyshev_lobatto_nodes  # noqa: F401
 
-PERIODIC = "periodic"
-PERIODIC_CLOSED = "periodic_closed"  # uniform periodic grid that repeats the first point
-CHEBYSHEV = "chebyshev"
-LOBATTO = "lobatto"
-UNIFORM = "uniform"  # non-periodic, both ends are grid points
-CELLS = "cells"  # non-periodic, cell centres: the ends are half a cell inside the domain
-COLATITUDE = "colatitude"
-GAUSS_COLATITUDE = "gauss_colatitude"
-NONUNIFORM = "nonuniform"
+from .lanes import lane_sum, lane_sumsq
 
 #: above this many Chebyshev nodes derivatives go through DCTs (O(n log n)); below, the
 #: differentiation matrix with BLAS is faster
 DCT_MIN = 512
 
 #: kinds whose derivative is spectral
-SPECTRAL_KINDS = (PERIODIC, CHEBYSHEV, LOBATTO)
+SPECTRAL_KINDS = (FOURIER, CHEBYSHEV, LOBATTO)
 
 
 # -- 1-D rules on [-1, 1] -------------------------------------------------------------------
@@ -141,13 +147,13 @@ class AxisGrid:
 
     @property
     def period(self) -> float | None:
-        if self.kind in (PERIODIC, PERIODIC_CLOSED) and self.lo is not None:
+        if self.kind in (FOURIER, FOURIER_CLOSED) and self.lo is not None:
             return float(self.hi - self.lo)
         return None
 
     @property
     def uniform_weights(self) -> bool:
-        return self.kind == PERIODIC
+        return self.kind == FOURIER
 
     @property
     def spectral(self) -> bool:
@@ -171,7 +177,7 @@ class AxisGrid:
     # -- derivative along this axis ---------------------------------------------------
     def derivative(self, a: np.ndarray, axis: int) -> np.ndarray:
         """d/dx along ``axis`` of float32 data ``a`` (same shape; float32)."""
-        if self.kind == PERIODIC:
+        if self.kind == FOURIER:
             n = self.n
             if np.iscomplexobj(a):
                 raise ValueError("periodic derivative of complex data: transform instead")
@@ -308,131 +314,48 @@ class AxisGrid:
         return hit
 
 
-def _uniform(c: np.ndarray, tol: float) -> float | None:
-    d = np.diff(c)
-    dx = float(d.mean())
-    if dx != 0 and np.max(np.abs(d - dx)) <= tol:
-        return dx
-    return None
-
-
-def _match(c: np.ndarray, want: np.ndarray, tol: float) -> bool:
-    return want.shape == c.shape and float(np.max(np.abs(c - want))) <= tol
-
-
-def _gauss_bounds(c: np.ndarray) -> tuple[float, float]:
-    """(lo, hi) of the Chebyshev Gauss grid whose first and last nodes are c[0], c[-1]."""
-    n = c.size
-    c0 = (1 - math.cos(math.pi / (2 * n))) / 2
-    first, last = (c[0], c[-1]) if c[-1] > c[0] else (c[-1], c[0])
-    span = (last - first) / (1 - 2 * c0)
-    lo = first - span * c0
-    return lo, lo + span
-
-
 def classify(name: str, coords, *, periodic: bool = False, colatitude: bool = False,
              hint: str | None = None, bounds: tuple[float, float] | None = None) -> AxisGrid:
-    """The grid of one axis from its stored (float32) coordinates.
+    """The grid of one axis from its stored (float32) coordinates, with its quadrature.
 
     ``periodic``: the file or the card says the axis is periodic; ``colatitude``: a
     sphere's θ axis (radians, in (0, π)); ``hint``: the card's axis kind; ``bounds``: the
-    card's domain. Coordinates are compared with each candidate grid to float32
-    precision, and the ideal (float64) nodes of the grid that matches are used.
+    card's domain. The grid is ``grids.detect``'s (coordinates compared with each
+    candidate grid to float32 precision, the ideal float64 nodes of the one that
+    matches); the weights are the rule of its kind (the table above).
     """
+    g = detect(coords, periodic=periodic, colatitude=colatitude, hint=hint, bounds=bounds)
     c = np.asarray(coords, dtype=np.float64).ravel()
     n = c.size
-    scale = float(np.max(np.abs(c))) if n else 1.0
-    span = float(np.ptp(c)) if n > 1 else 1.0
-    tol = 64 * EPS32 * max(scale, span) + 1e-12
-    asc = n < 2 or c[-1] > c[0]
+    alt = None
+    note = g.note
     if n < 2:
-        return AxisGrid(name, NONUNIFORM, c, np.ones(n), None, None, "a single point")
-    dx = _uniform(c, tol)
-    hint = (hint or "").lower()
-
-    if colatitude or hint in ("equiangular", "gauss", "legendre", "sphere_theta"):
-        t_eq = equiangular_colatitudes(n, asc)
-        t_gl = gauss_colatitudes(n, asc)
-        mu_w = fejer1(n)[1]  # symmetric, so storage order does not matter
-        if _match(c, t_eq, tol):
-            return AxisGrid(name, COLATITUDE, t_eq, mu_w, 0.0, math.pi)
-        if _match(c, t_gl, tol):
-            gw = np.polynomial.legendre.leggauss(n)[1]  # symmetric too
-            return AxisGrid(name, GAUSS_COLATITUDE, t_gl, gw, 0.0, math.pi)
-        if colatitude:
-            mu = np.cos(c)
-            w = np.abs(_trapezoid_weights(mu))
-            alt = _coarse_trapezoid(mu)  # None below 5 points
-            return AxisGrid(name, NONUNIFORM, c, w, None, None,
-                            "colatitudes neither equiangular nor Gauss: trapezoid in cos θ",
-                            alt_weights=None if alt is None else np.abs(alt))
-
-    if dx is not None and (periodic or hint == "fourier"):
-        step = abs(dx)
-        lo = float(min(c[0], c[-1]))
-        if bounds is not None and math.isclose(bounds[1] - bounds[0], (n - 1) * step,
-                                               rel_tol=1e-4):
-            w = np.full(n, step)
+        w = np.ones(n)
+    elif g.kind in (FOURIER, FOURIER_CLOSED):
+        step = abs(float(np.diff(c).mean()))
+        w = np.full(n, step)
+        if g.kind == FOURIER_CLOSED:
             w[[0, -1]] = step / 2
-            nodes = bounds[0] + step * np.arange(n) if asc else bounds[1] - step * np.arange(n)
-            return AxisGrid(name, PERIODIC_CLOSED, nodes, w, bounds[0], bounds[1],
-                            "the grid repeats its first point at the end")
-        origin = bounds[0] if bounds is not None and abs(lo - bounds[0]) < step / 2 + tol \
-            else lo
-        nodes = c.copy()
-        return AxisGrid(name, PERIODIC, nodes, np.full(n, step), origin, origin + n * step)
-
-    for lob in (False, True):
-        if n < 3:
-            break
-        make = chebyshev_lobatto_nodes if lob else chebyshev_gauss_nodes
-        if lob:
-            lo, hi = (min(c[0], c[-1]), max(c[0], c[-1]))
-        else:
-            lo, hi = _gauss_bounds(c)
-        # float32 coordinates give the walls to ~1e-7 only: prefer round bounds whose
-        # nodes round to exactly the stored coordinates
-        rlo, rhi = _round_sig(lo, span), _round_sig(hi, span)
-        if (rlo, rhi) != (lo, hi) and np.max(np.abs(
-                make(n, rlo, rhi, asc).astype(np.float32) - c)) <= EPS32 * max(scale, span):
-            lo, hi = rlo, rhi
-        want = make(n, lo, hi, asc)
-        if bounds is not None and hint in ("chebyshev", "") and \
-                abs(lo - bounds[0]) <= 1e-4 * (bounds[1] - bounds[0]) and \
-                abs(hi - bounds[1]) <= 1e-4 * (bounds[1] - bounds[0]):
-            lo, hi = bounds
-            want = (chebyshev_lobatto_nodes if lob else chebyshev_gauss_nodes)(n, lo, hi, asc)
-        if (dx is None or hint == "chebyshev") and _match(c, want, tol):
-            w = (clenshaw_curtis if lob else fejer1)(n)[1] * (hi - lo) / 2
-            return AxisGrid(name, LOBATTO if lob else CHEBYSHEV, want, w, lo, hi)
-
-    if dx is not None:
-        step = abs(dx)
-        first, last = min(c[0], c[-1]), max(c[0], c[-1])
-        if bounds is not None:
-            lo, hi = bounds
-            if abs(first - lo) <= tol and abs(last - hi) <= tol:
-                nodes = np.linspace(lo, hi, n)
-                w, alt = _uniform_rules(n, (hi - lo) / (n - 1))
-                return AxisGrid(name, UNIFORM, nodes if asc else nodes[::-1], w, lo, hi,
-                                alt_weights=alt)
-            if abs(first - lo - step / 2) <= tol + 1e-6 * step and \
-                    abs(hi - last - step / 2) <= tol + 1e-6 * step:
-                nodes = lo + (np.arange(n) + 0.5) * (hi - lo) / n
-                return AxisGrid(name, CELLS, nodes if asc else nodes[::-1],
-                                np.full(n, (hi - lo) / n), lo, hi)
+    elif g.kind in (CHEBYSHEV, LOBATTO):
+        w = (fejer1 if g.kind == CHEBYSHEV else clenshaw_curtis)(n)[1] * (g.hi - g.lo) / 2
+    elif g.kind == EQUIANGULAR:
+        w = fejer1(n)[1]  # symmetric, so storage order does not matter
+    elif g.kind == GAUSS:
+        w = np.polynomial.legendre.leggauss(n)[1]  # symmetric too
+    elif g.kind == UNIFORM:
+        step = (g.hi - g.lo) / (n - 1) if g.lo is not None else abs(float(np.diff(c).mean()))
         w, alt = _uniform_rules(n, step)
-        return AxisGrid(name, UNIFORM, c.copy(), w, None, None,
-                        "uniform grid; where its walls are is unknown without a card",
-                        alt_weights=alt)
-    return AxisGrid(name, NONUNIFORM, c.copy(), np.abs(_trapezoid_weights(c)), None, None,
-                    alt_weights=_coarse_trapezoid(c))
-
-
-def _round_sig(v: float, span: float) -> float:
-    """``v`` rounded to 6 significant digits of the axis span (0 stays 0)."""
-    digits = 5 - math.floor(math.log10(span)) if span > 0 else 0
-    return float(round(v, digits))
+    elif g.kind == CELLS:
+        w = np.full(n, (g.hi - g.lo) / n)
+    elif colatitude:  # neither equiangular nor Gauss colatitudes: trapezoid in cos θ
+        mu = np.cos(c)
+        w = np.abs(_trapezoid_weights(mu))
+        alt = _coarse_trapezoid(mu)  # None below 5 points
+        alt = None if alt is None else np.abs(alt)
+        note += ": trapezoid in cos θ"
+    else:
+        w, alt = np.abs(_trapezoid_weights(c)), _coarse_trapezoid(c)
+    return AxisGrid(name, g.kind, g.nodes, w, g.lo, g.hi, note, alt_weights=alt)
 
 
 def _uniform_rules(n: int, step: float) -> tuple[np.ndarray, np.ndarray | None]:
@@ -486,8 +409,6 @@ def weighted_mean(data: np.ndarray, W32: np.ndarray | None, nc: int) -> np.ndarr
     Accurate to ~1e-8 relative: one float32 multiply per value (independent rounding
     errors), then the streaming pass's lane sums (float32 over at most a few hundred
     values per lane, float64 across lanes)."""
-    from .stream import lane_sum
-
     nf = data.shape[0]
     x = data.reshape(nf, -1, nc)
     if W32 is None:
@@ -498,8 +419,6 @@ def weighted_mean(data: np.ndarray, W32: np.ndarray | None, nc: int) -> np.ndarr
 def weighted_meansq(data: np.ndarray, sqrtW32: np.ndarray | None, nc: int) -> np.ndarray:
     """Per frame and component weighted mean of squares: (nf, nc) float64. ``sqrtW32``:
     the square roots of the ``mean_weights`` as float32 (None: equal weights)."""
-    from .stream import lane_sumsq
-
     nf = data.shape[0]
     x = data.reshape(nf, -1, nc)
     if sqrtW32 is None:
@@ -518,7 +437,7 @@ def sphere_divergence(u_theta: np.ndarray, u_phi: np.ndarray, theta: AxisGrid,
     sin θ does too), so the n colatitudes extend to 2n equispaced points of a 2π-periodic
     function whose FFT derivative is exact for band-limited fields.
     """
-    if theta.kind != COLATITUDE:
+    if theta.kind != EQUIANGULAR:
         raise ValueError("sphere divergence needs an equiangular colatitude axis")
     n = theta.n
     nodes = theta.nodes

@@ -16,6 +16,10 @@ Levels: 0 safe open, 1 structure, 2 semantics/units, 3 data sanity, 4 physics,
 5 dataset. Checks at level 3 and above may declare ``needs``: names of streaming
 reducers (``wellforge.validate.stream``) whose results they read; the runner switches
 on exactly the reducers that the selected checks need, and reads each file once.
+
+The checks live in ``validate/checks/`` and register themselves when that package is
+imported (``checks.load_all()``, by the runner, the config and the CLI): the registry
+knows no check module, so the checks can import it without a circle.
 """
 
 from __future__ import annotations
@@ -104,43 +108,8 @@ check(INTERNAL_CODE, level=0, severity="error",
       fix="report this as a wellforge bug, with the message")(_internal)
 
 
-def load_all() -> dict[str, Rule]:
-    """Import every module that registers checks; return the registry."""
-    from . import (  # noqa: F401
-        bc_checks,
-        card_checks,
-        dataset_checks,
-        invariants,
-        safety,
-        sanity,
-        structure,
-        units_checks,
-    )
-
-    return REGISTRY
-
-
 def matches(code: str, patterns: Iterable[str]) -> bool:
     return any(code.startswith(p) for p in patterns)
-
-
-def validate_patterns(patterns: Iterable[str], what: str) -> list[str]:
-    """Codes or code prefixes; each must match at least one registered rule."""
-    from wellforge.errors import ConfigError
-
-    rules = load_all()
-    out = []
-    for p in patterns:
-        p = str(p).strip().upper()
-        if not p:
-            continue
-        if p == "ALL":
-            p = "WF"
-        if not re.match(r"^WF\d{0,3}$", p) or not any(c.startswith(p) for c in rules):
-            raise ConfigError(f"{what}: unknown rule code or prefix {p!r} "
-                              f"(see 'wellforge rules')")
-        out.append(p)
-    return out
 
 
 def run_check(rule: Rule, ctx) -> tuple[list[Issue], str | None]:

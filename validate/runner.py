@@ -19,13 +19,17 @@ import signal
 import time
 from dataclasses import dataclass, field
 
+from wellforge.schema.spec import SPLITS
+
 from wellforge.errors import ConfigError
 
+from .checks import load_all
 from .context import DatasetContext, FileContext, Options
-from .findings import Finding, Severity
-from .registry import INTERNAL_CODE, REGISTRY, Rule, load_all, matches, run_check
+from .findings import Finding, Issue, Severity
+from .registry import INTERNAL_CODE, REGISTRY, Rule, matches, run_check
+from .safe_open import first_line, open_file, preflight, walk
+from .stream import run_stream
 
-SPLITS = ("train", "valid", "test")
 REPORT_SCHEMA_VERSION = "1.0"
 
 
@@ -164,8 +168,6 @@ def _finding(rule: Rule, issue, opts: Options, file: str, logical: str) -> Findi
 
 
 def _internal(msg: str, opts, file: str, logical: str, obj: str = "/") -> Finding:
-    from .findings import Issue
-
     return _finding(REGISTRY[INTERNAL_CODE], Issue(obj, msg), opts, file, logical)
 
 
@@ -174,9 +176,6 @@ def _internal(msg: str, opts, file: str, logical: str, obj: str = "/") -> Findin
 def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> dict:
     """L0-L4 for one file. Returns findings, layout facts and the reducer results that
     dataset checks need."""
-    from .safety import first_line, open_file, preflight, walk
-    from .stream import run_stream
-
     rules = selected_rules(opts, "file")
     ctx = FileContext(t.path, display=t.display, logical=t.logical, root=t.root,
                       split=t.split, options=opts)
@@ -226,8 +225,6 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
                     f"streaming pass failed: {type(e).__name__}: {e}", opts, t.display,
                     t.logical))
         if ctx.stream_errors:
-            from .findings import Issue
-
             rule = REGISTRY["WF001"]
             out["findings"] += [_finding(rule, Issue(o, m, region=reg), opts, t.display,
                                          t.logical) for o, reg, m in ctx.stream_errors]
@@ -266,8 +263,6 @@ def _child(conn, t, opts, needs):
 
 
 def _refused_result(t: Target, opts: Options, msg: str) -> dict:
-    from .findings import Issue
-
     f = _finding(REGISTRY["WF001"], Issue("/", msg), opts, t.display, t.logical)
     return {"findings": [f], "facts": None, "summary": {}, "refused": True}
 

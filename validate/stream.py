@@ -33,6 +33,8 @@ from functools import cached_property
 import numpy as np
 
 from .findings import region
+from .lanes import FrameStats, frame_stats
+from .safe_open import first_line
 
 REDUCERS: dict[str, type] = {}
 #: raw chunk reads only pay off for frames of at least this size (one call per frame)
@@ -69,87 +71,6 @@ class Reducer:
 
 
 @dataclass
-class FrameStats:
-    """Per-frame statistics of one block (frames along axis 0). Two passes over the
-    data (sum and sum of squares, per contiguous lane); min/max are left to the rare
-    frames that need them (see ``frame_minmax``)."""
-
-    sum: np.ndarray  # (nf, nc) float64
-    sumsq: np.ndarray  # (nf, nc) float64
-    sig: np.ndarray  # (nf,) float64: projection of the lane sums on fixed random weights
-
-
-_WEIGHTS: dict[int, np.ndarray] = {}
-
-
-def _weights(n: int) -> np.ndarray:
-    w = _WEIGHTS.get(n)
-    if w is None:
-        if len(_WEIGHTS) > 16:
-            _WEIGHTS.clear()
-        # fixed pseudo-random weights in [-1, 1) from a sine hash (importing
-        # numpy.random for them cost ~10 ms per validated file)
-        w = 2 * np.modf(np.abs(np.sin(np.arange(1, n + 1) * 12.9898) * 43758.5453))[0] - 1
-        _WEIGHTS[n] = w
-    return w
-
-
-def _lanes(x: np.ndarray, sums: bool = True, squares: bool = True):
-    """Lane sums and sums of squares of ``x`` (nf, P, nc): (nf, lanes*nc) float64 each
-    (None when not asked for), and the number of lanes."""
-    nf, p, nc = x.shape
-    lanes = 1024 if p >= 8192 else 32 if p >= 256 else 1
-    m = p // lanes
-    head = x[:, : m * lanes].reshape(nf, m, lanes * nc)
-    s1 = head.sum(axis=1, dtype=np.float32).astype(np.float64) if sums else None
-    s2 = np.einsum("fmk,fmk->fk", head, head).astype(np.float64) if squares else None
-    if m * lanes < p:
-        tail = x[:, m * lanes:].astype(np.float64)
-        if sums:
-            s1[:, :nc] += tail.sum(axis=1)
-        if squares:
-            s2[:, :nc] += (tail * tail).sum(axis=1)
-    return s1, s2, lanes
-
-
-def _fold(s: np.ndarray, lanes: int, nc: int) -> np.ndarray:
-    """Per-component totals of lane partials ``s`` (nf, lanes*nc): (nf, nc). A product
-    with ones rather than ``reshape(nf, lanes, nc).sum(axis=1)``, whose inner loop runs
-    over the nc (often 2 or 4) components and costs nearly a pass over the block."""
-    return s.reshape(s.shape[0], lanes, nc).transpose(0, 2, 1) @ np.ones(lanes)
-
-
-def lane_sum(x: np.ndarray) -> np.ndarray:
-    """Sum of ``x`` (k, P, nc) over P, per frame and component: (k, nc) float64."""
-    nc = x.shape[-1]
-    s1, lanes = _lanes(x, squares=False)[::2]
-    return _fold(s1, lanes, nc)
-
-
-def lane_sumsq(x: np.ndarray) -> np.ndarray:
-    """Sum of squares of ``x`` (k, P, nc) over P: (k, nc) float64."""
-    nc = x.shape[-1]
-    _, s2, lanes = _lanes(x, sums=False)
-    return _fold(s2, lanes, nc)
-
-
-def frame_stats(data: np.ndarray, nc: int) -> FrameStats:
-    nf = data.shape[0]
-    x = data.reshape(nf, -1, nc)
-    with np.errstate(all="ignore"):
-        s1, s2, lanes = _lanes(x)
-        w = _weights(s1.shape[1])
-        sig = s1 @ w + s2 @ w[::-1]
-        return FrameStats(_fold(s1, lanes, nc), _fold(s2, lanes, nc), sig)
-
-
-def frame_minmax(frame: np.ndarray, nc: int) -> tuple[np.ndarray, np.ndarray]:
-    """Exact min and max per component of one frame (or slab)."""
-    x = frame.reshape(-1, nc)
-    return x.min(axis=0), x.max(axis=0)
-
-
-@dataclass
 class Block:
     traj: int | None
     t0: int  # index of the first frame (0 when the field is not time-varying)
@@ -167,8 +88,9 @@ class Block:
         return frame_stats(self.data, self.nc)
 
 
-class Plan:
-    """How a field is cut into blocks within the byte budget."""
+class ReadPlan:
+    """How a field is cut into blocks (whole frames, or slabs of a frame) within the byte
+    budget, and whether its chunks can be read raw."""
 
     def __init__(self, field, dset, budget: int, direct: bool = True):
         self.field = field
@@ -249,7 +171,7 @@ class Read:
     last: bool  # the trajectory's last block
 
 
-def _schedule(plan: Plan) -> list[Read]:
+def _schedule(plan: ReadPlan) -> list[Read]:
     out = []
     for traj in plan.trajectories():
         for s_i, rows in enumerate(plan.slabs()):
@@ -260,7 +182,7 @@ def _schedule(plan: Plan) -> list[Read]:
     return out
 
 
-def _read(dset, plan: Plan, rd: Read, buf: np.ndarray) -> tuple[np.ndarray, str | None]:
+def _read(dset, plan: ReadPlan, rd: Read, buf: np.ndarray) -> tuple[np.ndarray, str | None]:
     """Fill ``buf`` with the block ``rd``: (the block's view, None) or (_, why not)."""
     shape = plan.frame if rd.rows is None else (rd.rows.stop - rd.rows.start, *plan.frame[1:])
     data = buf[: rd.nf * math.prod(shape)].reshape((rd.nf, *shape))
@@ -273,8 +195,6 @@ def _read(dset, plan: Plan, rd: Read, buf: np.ndarray) -> tuple[np.ndarray, str 
         else:
             dset.read_direct(data.reshape(shape))
     except Exception as e:  # noqa: BLE001 - truncated/corrupt data
-        from .safety import first_line
-
         return data, f"read failed: {first_line(e)}"
     return data, None
 
@@ -326,7 +246,7 @@ def run_stream(ctx, names: list[str]) -> None:
 
 def _stream_field(ctx, field, dset, active, budget: int, pool) -> bool:
     """Feed every block of one field to ``active``; False when a read failed."""
-    plan = Plan(field, dset, budget, ctx.options.limits.direct_chunks)
+    plan = ReadPlan(field, dset, budget, ctx.options.limits.direct_chunks)
     size = plan.frames_per_block * max(1, math.prod(
         plan.frame if plan.rows_per_slab is None else (plan.rows_per_slab, *plan.frame[1:])))
     bufs = [np.empty(size, dtype=np.float32) for _ in range(2 if pool else 1)]
@@ -359,12 +279,12 @@ def _stream_field(ctx, field, dset, active, budget: int, pool) -> bool:
     return True
 
 
-def _sel_shape(plan: Plan, nf: int, shape) -> tuple[int, ...]:
+def _sel_shape(plan: ReadPlan, nf: int, shape) -> tuple[int, ...]:
     """Shape of the selected region (h5py drops integer-indexed axes)."""
     return ((nf,) if plan.field.time_varying else ()) + tuple(shape)
 
 
-def _read_chunks(dset, plan: Plan, traj, t0: int, data: np.ndarray) -> bool:
+def _read_chunks(dset, plan: ReadPlan, traj, t0: int, data: np.ndarray) -> bool:
     """Read whole-frame chunks raw into ``data``; False (caller falls back to a normal
     read) when a chunk is missing, filtered or not exactly one frame of bytes."""
     raw = data.reshape(data.shape[0], -1).view(np.uint8)

@@ -12,7 +12,6 @@ first-order tau form, x in [0, 4) periodic (RealFourier), y in [0, 1] (Chebyshev
 
 from __future__ import annotations
 
-
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
 from ..system import BuildContext, CFLSettings, ICParam, Setup, System

@@ -12,7 +12,6 @@ on x in [0, 1) × y in [-1, 1), both periodic (the Well's y is Dedalus's z).
 from __future__ import annotations
 
 import numpy as np
-
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
 from ..system import BuildContext, CFLSettings, ICParam, Setup, System

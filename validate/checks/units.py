@@ -13,98 +13,25 @@ unit only.
 
 from __future__ import annotations
 
-import re
-
-from .cards import find_card
-from .findings import Issue
-from .registry import check
-
-#: parameters named as dimensionless groups (case-insensitive prefixes)
-GROUPS = ("reynolds", "rayleigh", "prandtl", "schmidt", "mach", "weissenberg", "peclet",
-          "richardson", "froude", "rossby", "ekman", "nusselt", "lewis", "grashof",
-          "strouhal", "knudsen", "weber", "damkohler", "bond", "capillary", "taylor",
-          "deborah", "hartmann", "lundquist", "alfven", "stokes", "biot", "eckert",
-          "galilei", "marangoni", "elasticity")
-#: ... and their usual symbols (exact, or followed by '_')
-SYMBOLS = ("Re", "Ra", "Pr", "Sc", "Ma", "Ms", "Wi", "Pe", "Ri", "Fr", "Ro", "Ek",
-           "Nu", "Le", "Gr", "St", "Kn", "We", "Da", "Bo", "Ca", "Ta", "De", "Ha", "Lu",
-           "Rm", "Pm", "Bi", "Ec", "Ga", "Mg")
-#: kinematic fields by name: dimension in powers of (length, time)
-KINEMATIC = ((re.compile(r"(^|_)velocity|^speed"), (1, -1), "velocity"),
-             (re.compile(r"(^|_)vorticity"), (0, -1), "vorticity"),
-             (re.compile(r"^(height|depth|elevation|displacement)"), (1, 0), "a length"))
-ANGLES = ("rad", "radian", "radians", "deg", "degree", "degrees", "arcdeg", "turn")
-
-
-def is_group(name: str) -> bool:
-    low = name.lower()
-    if any(low.startswith(g) for g in GROUPS):
-        return True
-    return any(name == s or name.startswith(s + "_") for s in SYMBOLS)
-
-
-def unit_info(u: str):
-    """(dimension, factor to SI, is an angle) of a unit string, or None if pint cannot
-    parse it. Dimension: sorted (base dimension, exponent) pairs. Common units come from
-    ``unit_table`` (computed with pint) so that most runs never import pint."""
-    from .unit_table import KNOWN, from_pint
-
-    key = u.strip() if isinstance(u, str) else u
-    hit = KNOWN.get(key)
-    if hit is not None:
-        return hit
-    try:
-        return from_pint(u)
-    except ValueError:
-        return None
-    except Exception:  # noqa: BLE001 - anything else pint raises: not a usable unit
-        return None
-
-
-def parse_error(u: str) -> str | None:
-    if unit_info(u) is not None:
-        return None
-    from wellforge.schema.units import parse
-
-    try:
-        parse(u)
-    except ValueError as e:
-        return str(e)
-    return None
-
-
-def _dim(u: str):
-    info = unit_info(u)
-    return None if info is None else info[0]
-
-
-def _dimless(u: str) -> bool | None:
-    d = _dim(u)
-    return None if d is None else not d
-
-
-def is_angle(u: str) -> bool:
-    """An angle unit (dimensionless for pint, but not a plain number)."""
-    info = unit_info(u)
-    return bool(info and info[2])
-
-
-def dmul(*ds):
-    """Product of dimensions given as (base, exponent) pairs."""
-    out: dict[str, int] = {}
-    for d in ds:
-        for k, v in d:
-            out[k] = out.get(k, 0) + v
-    return tuple(sorted((k, v) for k, v in out.items() if v))
-
-
-def dpow(d, n: int):
-    return tuple(sorted((k, v * n) for k, v in d if v * n))
+from ..findings import Issue
+from ..registry import check
+from ..unit_algebra import (
+    KINEMATIC,
+    dimension,
+    dimension_text,
+    dmul,
+    dpow,
+    is_angle,
+    is_dimensionless,
+    is_group,
+    parse_error,
+    unit_info,
+)
 
 
 def _parsed(ctx) -> dict[str, str]:
     """object path -> units for every @units that parses."""
-    return {p: u for p, u in ctx.layout.units.items() if _dim(u) is not None}
+    return {p: u for p, u in ctx.layout.units.items() if dimension(u) is not None}
 
 
 def _role(ctx, path: str) -> str:
@@ -135,8 +62,7 @@ def units_parse(ctx):
 
 def _card_units(ctx):
     """(object path, card units, what) for every object the card gives units for."""
-    lk = find_card(ctx)
-    card = lk.card
+    card = ctx.card
     if card is None:
         return
     lay = ctx.layout
@@ -168,21 +94,11 @@ def units_match_card(ctx):
         u = units.get(path)
         if u is None:
             continue
-        dc, df = _dim(cu), _dim(u)
+        dc, df = dimension(cu), dimension(u)
         if dc is None or df is None or dc == df:
             continue
-        yield Issue(path, f"@units {u!r} ({_dimtxt(df)}) but the {what} says {cu!r} "
-                    f"({_dimtxt(dc)})", expected=cu, observed=u)
-
-
-def _dimtxt(d) -> str:
-    """'[length] / [time]' style, as pint writes a dimensionality."""
-    if not d:
-        return "dimensionless"
-    up = [f"[{k}]" + (f" ** {v}" if v != 1 else "") for k, v in d if v > 0]
-    down = [f"[{k}]" + (f" ** {-v}" if v != -1 else "") for k, v in d if v < 0]
-    txt = " * ".join(up) or "1"
-    return txt + ("".join(f" / {x}" for x in down) if down else "")
+        yield Issue(path, f"@units {u!r} ({dimension_text(df)}) but the {what} says {cu!r} "
+                    f"({dimension_text(dc)})", expected=cu, observed=u)
 
 
 def _frame_of_reference(ctx, units):
@@ -214,7 +130,7 @@ def units_consistent(ctx):
     frame = lengths + ([("/dimensions/time", t)] if t is not None else [])
     if not frame:
         return
-    dl = {p: _dimless(u) for p, u in frame}
+    dl = {p: is_dimensionless(u) for p, u in frame}
     if any(dl.values()) and not all(dl.values()):
         a = [p for p, v in dl.items() if v]
         b = [p for p, v in dl.items() if not v]
@@ -225,17 +141,17 @@ def units_consistent(ctx):
                     observed={p: units[p] for p, _ in frame})
         return
     nondim = all(dl.values())
-    Ld = _dim(lengths[0][1]) if lengths else (("length", 1),)
-    Td = _dim(t) if t is not None else None
+    Ld = dimension(lengths[0][1]) if lengths else (("length", 1),)
+    Td = dimension(t) if t is not None else None
     for f in ctx.layout.fields:
         u = units.get(f.path)
         if u is None:
             continue
-        df = _dim(u)
+        df = dimension(u)
         kin = next(((pw, what) for rx, pw, what in KINEMATIC if rx.search(f.name)), None)
         if nondim:
             if df:
-                yield Issue(f.path, f"@units {u!r} ({_dimtxt(df)}) in a file whose "
+                yield Issue(f.path, f"@units {u!r} ({dimension_text(df)}) in a file whose "
                             f"coordinates and time are dimensionless: mixed dimensional "
                             "and nondimensional units", expected="1", observed=u)
             continue
@@ -247,8 +163,9 @@ def units_consistent(ctx):
             frame_txt = (f"coordinates in {lengths[0][1]!r}, " if lengths else "") + \
                 f"time in {t!r}"
             yield Issue(f.path, f"{f.name!r} is {what} but has @units {u!r} "
-                        f"({_dimtxt(df)}); with {frame_txt} it should be {_dimtxt(want)}",
-                        expected=_dimtxt(want), observed=u)
+                        f"({dimension_text(df)}); with {frame_txt} it should be "
+                        f"{dimension_text(want)}",
+                        expected=dimension_text(want), observed=u)
 
 
 @check("WF203", level=2, severity="error",
@@ -264,9 +181,9 @@ def dimensionless_groups(ctx):
         u = units.get(path)
         if u is None or not is_group(name):
             continue
-        if _dim(u):
+        if dimension(u):
             yield Issue(path, f"{name!r} names a dimensionless group but has @units {u!r} "
-                        f"({_dimtxt(_dim(u))})", expected="1", observed=u)
+                        f"({dimension_text(dimension(u))})", expected="1", observed=u)
 
 
 @check("WF204", level=2, severity="error", scope="dataset",
@@ -316,5 +233,5 @@ def _factor_text(ref: str, u: str) -> str:
     if ia is None or ib is None:
         return "one does not parse"
     if ia[0] != ib[0]:
-        return f"{_dimtxt(ib[0])} vs {_dimtxt(ia[0])}"
+        return f"{dimension_text(ib[0])} vs {dimension_text(ia[0])}"
     return f"1 {u} = {ib[1] / ia[1]:g} {ref}"

@@ -15,14 +15,15 @@ import zlib
 from collections import Counter
 
 import numpy as np
+from wellforge.schema.spec import SPLITS
 from wellforge.schema.stats import STAT_KEYS, Moments, pool
 
-from .findings import Issue, Severity, region
-from .registry import check
-from .sanity import Z_THRESHOLD, median, robust_outliers
-from .stream import Reducer, lane_sum, lane_sumsq, reducer
+from ..findings import Issue, Severity, region
+from ..lanes import lane_sum, lane_sumsq
+from ..registry import check
+from ..robust import Z_THRESHOLD, median, robust_outliers
+from ..stream import Reducer, reducer
 
-SPLITS = ("train", "valid", "test")
 #: moments from uncentred sums when mean² <= this x mean square (else centred first)
 WELL_CONDITIONED = 0.01
 STATS_RTOL = 1e-3  # stats.yaml stores 5 significant digits

@@ -13,59 +13,16 @@ bit.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from .findings import Issue, region
-from .registry import check
-from .stream import Reducer, field_results, frame_minmax, frames_equal, reducer
+from ..findings import Issue, region
+from ..lanes import frame_minmax
+from ..registry import check
+from ..robust import Z_THRESHOLD, FrameSet, median, robust_outliers
+from ..stream import Reducer, field_results, frames_equal, reducer
 
-MAX_LISTED = 20  # runs of frames listed in one message
-MAX_RUNS = 1000  # runs of frames kept per trajectory and finding
 OUTLIER_SIGMA = 5.0  # the Well's rule
 OUTLIER_FLOOR = 1e-3  # ... and at least this fraction of the trajectory's RMS
-Z_THRESHOLD = 6.0  # robust z-score of a trajectory's log10 RMS
-Z_MIN_TRAJ = 5
-MAD_FLOOR = 0.01  # in log10 units: trajectories within ~2% RMS are never outliers
-
-
-@dataclass
-class FrameSet:
-    """Frame indices as inclusive runs; at most MAX_RUNS runs are kept (memory stays
-    bounded however many frames are bad), with the true count and extent."""
-
-    runs: list[tuple[int, int]]
-    count: int
-    first: int
-    last: int
-
-    @classmethod
-    def of(cls, idx) -> FrameSet:
-        idx = np.asarray(sorted(int(i) for i in idx), dtype=np.int64)
-        if idx.size == 0:
-            return cls([], 0, -1, -1)
-        breaks = np.flatnonzero(np.diff(idx) != 1)
-        starts = np.concatenate([[0], breaks + 1])[:MAX_RUNS]
-        ends = np.concatenate([breaks, [idx.size - 1]])[:MAX_RUNS]
-        return cls([(int(idx[a]), int(idx[b])) for a, b in zip(starts, ends)], int(idx.size),
-                   int(idx[0]), int(idx[-1]))
-
-    def text(self) -> str:
-        parts = [f"{a}" if a == b else f"{a}-{b}" for a, b in self.runs[:MAX_LISTED]]
-        more = len(self.runs) - MAX_LISTED
-        return ", ".join(parts) + (f", … ({more} more runs)" if more > 0 else "") + \
-            (" …" if len(self.runs) == MAX_RUNS and self.runs[-1][1] < self.last else "")
-
-
-def component_labels(ctx, field) -> list[str]:
-    from wellforge.schema.spec import component_names
-
-    dims = ctx.layout.spatial_dims or []
-    if field.order and len(dims) ** field.order == field.ncomp:
-        return component_names(field.name, field.order, dims)
-    return [field.name] if field.ncomp == 1 else [f"{field.name}[{i}]"
-                                                 for i in range(field.ncomp)]
 
 
 @reducer("frames")
@@ -81,7 +38,7 @@ class Frames(Reducer):
         super().__init__(ctx, field, dset)
         self.tv = bool(field.time_varying)
         self.out = {"nonfinite": [], "constant": [], "repeated": [], "outliers": [],
-                    "rms": [], "labels": component_labels(ctx, field)}
+                    "rms": [], "labels": ctx.component_labels(field)}
         self.acc = None
 
     def _alloc(self, nt, nc):
@@ -200,10 +157,6 @@ class Frames(Reducer):
         return self.out
 
 
-def _traj_region(traj, fs: FrameSet):
-    return region(trajectory=traj, time=(fs.first, fs.last) if fs.count else None)
-
-
 @check("WF300", level=3, severity="error", needs=("frames",),
        fix="find where the simulation blew up (dt collapse, CFL) and regenerate those "
            "trajectories")
@@ -219,7 +172,7 @@ def non_finite(ctx):
                         f"{inf} Inf) at t = {ts.text()}"
                         + (f" in trajectory {traj}" if traj is not None else ""),
                         expected="finite values", observed={"nan": nan, "inf": inf},
-                        region=_traj_region(traj, ts))
+                        region=ts.region(traj))
     for name, (sv, tv) in ctx.layout.scalars.items():
         d = ctx.get(f"scalars/{name}")
         if d is None or d.dtype.kind != "f":
@@ -247,7 +200,7 @@ def constant_frames(ctx):
             yield Issue(f.path, f"{ts.count} constant frame(s) at t = {ts.text()} in "
                         f"{', '.join(labels[c] for c in comps if c < len(labels))}"
                         + (f", trajectory {traj}" if traj is not None else ""),
-                        region=_traj_region(traj, ts), observed=ts.count)
+                        region=ts.region(traj), observed=ts.count)
 
 
 @check("WF302", level=3, severity="warning", needs=("frames",),
@@ -259,7 +212,7 @@ def repeated_frames(ctx):
             yield Issue(f.path, f"{ts.count} frame(s) equal to the previous one at "
                         f"t = {ts.text()}" + (f", trajectory {traj}" if traj is not None
                                                else ""),
-                        region=_traj_region(traj, ts), observed=ts.count)
+                        region=ts.region(traj), observed=ts.count)
 
 
 @check("WF303", level=3, severity="warning", needs=("frames",),
@@ -279,38 +232,8 @@ def outlier_frames(ctx):
             yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {ts.count} outlier "
                         f"frame(s) at t = {ts.text()} (up to {z:.1f} sigma)"
                         + (f", trajectory {traj}" if traj is not None else ""),
-                        region=_traj_region(traj, ts), expected=f"< {OUTLIER_SIGMA} sigma",
+                        region=ts.region(traj), expected=f"< {OUTLIER_SIGMA} sigma",
                         observed=round(z, 2))
-
-
-def median(values) -> float:
-    """Median of the finite values (NaN when there are none). ``np.median`` would do, but
-    its first call imports ``numpy.ma`` (~20 ms, a tenth of validating a small file)."""
-    v = np.asarray(values, dtype=np.float64).ravel()
-    v = v[np.isfinite(v)]
-    n = v.size
-    if n == 0:
-        return float("nan")
-    k = n // 2
-    if n % 2:
-        return float(np.partition(v, k)[k])
-    p = np.partition(v, (k - 1, k))
-    return float(0.5 * (p[k - 1] + p[k]))
-
-
-def robust_outliers(values: np.ndarray, threshold: float = Z_THRESHOLD):
-    """Indices and z-scores of outliers among positive ``values``, by the robust z-score
-    of log10(value): (x - median) / (1.4826 MAD), with MAD floored at ``MAD_FLOOR``."""
-    v = np.asarray(values, dtype=np.float64)
-    ok = np.isfinite(v) & (v > 0)
-    if ok.sum() < Z_MIN_TRAJ:
-        return []
-    lv = np.log10(v[ok])
-    med = median(lv)
-    mad = max(median(np.abs(lv - med)), MAD_FLOOR)
-    z = (lv - med) / (1.4826 * mad)
-    idx = np.flatnonzero(ok)
-    return [(int(idx[i]), float(z[i])) for i in np.flatnonzero(np.abs(z) > threshold)]
 
 
 @check("WF304", level=3, severity="warning", needs=("frames",),

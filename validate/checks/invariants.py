@@ -21,15 +21,14 @@ checked from the second frame on: the stored initial condition need not satisfy 
 from __future__ import annotations
 
 import numpy as np
+from wellforge.schema.grids import EPS32, EQUIANGULAR, FOURIER, FOURIER_CLOSED, GAUSS
 
-from . import physics
-from . import quadrature as q
-from .bc_checks import frame_matches, time_at
-from .findings import Issue, region
-from .quadrature import EPS32
-from .registry import check
-from .sanity import FrameSet
-from .stream import Reducer, field_results, lane_sum, lane_sumsq, reducer
+from ..findings import Issue
+from ..lanes import lane_sum, lane_sumsq
+from ..quadrature import sphere_divergence
+from ..registry import check
+from ..robust import FrameSet
+from ..stream import Reducer, field_results, reducer
 
 MEAN_FLOOR = 8 * EPS32  # rounding of a float32 field's mean, relative to its RMS
 ENERGY_FLOOR = 16 * EPS32
@@ -47,8 +46,8 @@ def _space(ctx) -> int:
 
 
 def _wants(ctx, field, kinds) -> bool:
-    p = physics.plan(ctx)
-    return bool(p.for_field(field.path, *kinds)) and frame_matches(ctx, field)
+    p = ctx.physics
+    return bool(p.for_field(field.path, *kinds)) and p.frame_matches(field)
 
 
 class _PerTrajectory(Reducer):
@@ -70,7 +69,7 @@ class _PerTrajectory(Reducer):
         self.acc = None
 
     def result(self):
-        return {"records": self.records, "labels": physics.labels(self.ctx, self.field),
+        return {"records": self.records, "labels": self.ctx.component_labels(self.field),
                 "skipped": self.skipped}
 
 
@@ -85,7 +84,7 @@ class Integrals(_PerTrajectory):
         return _wants(ctx, field, Integrals.KINDS)
 
     def block(self, blk):
-        p = physics.plan(self.ctx)
+        p = self.ctx.physics
         if self.acc is None:
             shape = (self.nt, blk.nc)
             self.acc = {"mean": np.zeros(shape), "meansq": np.zeros(shape)}
@@ -129,13 +128,13 @@ class Divergence(_PerTrajectory):
     def wants(ctx, field):
         if field.order != 1 or not _wants(ctx, field, ("divergence_free",)):
             return False
-        return _div_mode(physics.plan(ctx)) is not None
+        return _div_mode(ctx.physics) is not None
 
     def block(self, blk):
         if blk.rows is not None:
             self.skipped = True
             return
-        p = physics.plan(self.ctx)
+        p = self.ctx.physics
         if self.acc is None:
             self.acc = {k: np.full(self.nt, np.nan) for k in ("div", "grad", "norm")}
         mode = _div_mode(p)
@@ -161,9 +160,9 @@ def _div_mode(p) -> str | None:
     if not p.axes:
         return None
     kinds = [a.kind for a in p.axes]
-    if len(kinds) == 2 and kinds[0] == q.COLATITUDE and kinds[1] == q.PERIODIC:
+    if len(kinds) == 2 and kinds[0] == EQUIANGULAR and kinds[1] == FOURIER:
         return "sphere"
-    if any(k in (q.COLATITUDE, q.GAUSS_COLATITUDE, q.PERIODIC_CLOSED) for k in kinds):
+    if any(k in (EQUIANGULAR, GAUSS, FOURIER_CLOSED) for k in kinds):
         return None
     return "mixed"
 
@@ -172,7 +171,7 @@ def _mixed_weights(axes, shape) -> np.ndarray:
     """Weights (flattened over the transformed spatial shape) such that Σ W |Y|² is the
     area mean of |y|²: Parseval on the FFT'd periodic axes (the real FFT's half spectrum
     counted twice, Nyquist once), normalised quadrature weights on the others."""
-    per = [i for i, a in enumerate(axes) if a.kind == q.PERIODIC]
+    per = [i for i, a in enumerate(axes) if a.kind == FOURIER]
     last = per[-1] if per else None
     W = np.ones(1)
     for i, a in enumerate(axes):
@@ -200,7 +199,7 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
     axes = p.axes
     D = len(axes)
     nf = x.shape[0]
-    per = [i for i, a in enumerate(axes) if a.kind == q.PERIODIC]
+    per = [i for i, a in enumerate(axes) if a.kind == FOURIER]
     fa = [1 + i for i in per]
 
     def fwd(y):
@@ -211,7 +210,7 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
              for i in range(D) if i not in per for b in range(D)}
     comps = [fwd(c) for c in comps]
     shape = comps[0].shape[1:]
-    cache = p.__dict__.setdefault("_div_cache", {})
+    cache = p.memo.setdefault("divergence", {})
     key = (shape, tuple(a.kind for a in axes))
     if key not in cache:
         W = _mixed_weights(axes, shape)
@@ -267,10 +266,10 @@ def _wnorm2(g: np.ndarray, p) -> np.ndarray:
 def _div_sphere(x: np.ndarray, p) -> tuple:
     theta = p.axes[0]
     ut, up = x[..., 0], x[..., 1]
-    a, b = q.sphere_divergence(ut, up, theta, 1, 2)
+    a, b = sphere_divergence(ut, up, theta, 1, 2)
     # the other two gradient terms, for the scale: (1/sin θ) ∂θ(sin θ u_φ), (1/sin θ) ∂φ u_θ
-    c, _ = q.sphere_divergence(up, np.zeros_like(up), theta, 1, 2)
-    _, d = q.sphere_divergence(np.zeros_like(ut), ut, theta, 1, 2)
+    c, _ = sphere_divergence(up, np.zeros_like(up), theta, 1, 2)
+    _, d = sphere_divergence(np.zeros_like(ut), ut, theta, 1, 2)
     terms = [np.asarray(t, dtype=np.float32) for t in (a, b, c, d)]
     grad = sum(_wnorm2(t, p) for t in terms)
     div = _wnorm2((terms[0] + terms[1]).astype(np.float32), p)
@@ -298,7 +297,7 @@ class Tensor(_PerTrajectory):
         T = blk.data.reshape(nf, -1, D * D)
         sl = slice(blk.t0, blk.t0 + nf)
         a = self.acc
-        kinds = {v.kind for v in physics.plan(self.ctx).for_field(self.field.path)}
+        kinds = {v.kind for v in self.ctx.physics.for_field(self.field.path)}
         off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
         with np.errstate(all="ignore"):
             big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
@@ -386,7 +385,7 @@ def _traj_txt(traj) -> str:
 
 def _reg(traj, frames):
     fs = FrameSet.of(frames)
-    return region(trajectory=traj, time=(fs.first, fs.last) if fs.count else None), fs
+    return fs.region(traj), fs
 
 
 @check("WF410", level=4, severity="error", needs=("integrals",),
@@ -408,7 +407,7 @@ def conserved_integral(ctx):
     is taken as the quadrature error and allowed on top. The finding gives the worst
     drift, where and when; the drift curve of that trajectory goes into the JSON report.
     """
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "conserved_mean")
         if not invs:
@@ -437,7 +436,7 @@ def conserved_integral(ctx):
         reg, fs = _reg(traj, bad)
         yield Issue(f.path, f"{labels[c]}: the mean drifts by {d:.2g} of the field's RMS "
                     f"(from {m0:.7g} at frame {ref} to {mk:.7g}) at "
-                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)}; "
+                    f"{ctx.time_at(traj, k)}{_traj_txt(traj)}; "
                     f"{fs.count} frame(s) beyond the tolerance {tol:.2g}",
                     expected=f"relative drift <= {tol:.2g}",
                     observed={"drift": d, "frame": k, "mean_0": m0, "mean": mk},
@@ -453,7 +452,7 @@ def zero_mean(ctx):
     least 8 ε32), after allowing the quadrature error estimate on grids without an exact
     rule.
     """
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "zero_mean")
         if not invs:
@@ -477,7 +476,7 @@ def zero_mean(ctx):
         v, traj, k, c, bad, curve = worst
         reg, fs = _reg(traj, bad)
         yield Issue(f.path, f"{r['labels'][c]}: mean is {v:.2g} of the RMS at "
-                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
+                    f"{ctx.time_at(traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
                     f"{tol:.2g})", expected=f"|mean|/RMS <= {tol:.2g}",
                     observed={"mean_over_rms": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, curve, "|mean| / RMS"))
@@ -501,13 +500,13 @@ def divergence_free(ctx):
     first-order tau formulation lifts the constraint's tau term) are removed first.
     ``[validate.limits] derivative_stride = k`` checks one frame in k.
     """
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "divergence"):
         invs = p.for_field(f.path, "divergence_free")
         if not invs or not p.axes:
             continue
         kmax = max(a.k_max for a in p.axes)
-        spectral = all(a.spectral or a.kind == q.COLATITUDE for a in p.axes)
+        spectral = all(a.spectral or a.kind == EQUIANGULAR for a in p.axes)
         dx = max(float(np.ptp(a.nodes)) / max(a.n - 1, 1) for a in p.axes)
         worst = None
         for rec in r["records"]:
@@ -540,7 +539,7 @@ def divergence_free(ctx):
         v, traj, k, tol, bad, curve = worst
         reg, fs = _reg(traj, bad)
         yield Issue(f.path, f"divergence is {v:.2g} of the velocity gradient at "
-                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
+                    f"{ctx.time_at(traj, k)}{_traj_txt(traj)} ({fs.count} frame(s) beyond "
                     f"the tolerance {tol:.2g})", expected=f"|div u| / |grad u| <= {tol:.2g}",
                     observed={"relative_divergence": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, curve, "|div u| / |grad u|"))
@@ -555,7 +554,7 @@ def tensor_symmetry(ctx):
     The Well's ``@symmetric``/``@antisymmetric`` flags or a card's invariant: max
     |T_ij ∓ T_ji| / max |T| per frame above the tolerance (the card's, 1e-6 for the
     flags; at least 4 ε32)."""
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "tensor"):
         for kind, key in (("symmetric", "asym"), ("antisymmetric", "sym")):
             invs = p.for_field(f.path, kind)
@@ -577,7 +576,7 @@ def tensor_symmetry(ctx):
             reg, fs = _reg(traj, bad)
             yield Issue(f.path, f"declared {kind} ({invs[0].source}) but |T_ij "
                         f"{'-' if kind == 'symmetric' else '+'} T_ji| reaches {v:.2g} of max|T| "
-                        f"at {time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
+                        f"at {ctx.time_at(traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
                         expected=f"<= {tol:.2g}", observed={"relative": v, "frame": k},
                         region=reg)
 
@@ -590,7 +589,7 @@ def positive_definite(ctx):
 
     Per frame, the smallest eigenvalue of its symmetric part below −tolerance × max|T|
     (closed form for 2 × 2, LAPACK otherwise)."""
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "tensor"):
         invs = p.for_field(f.path, "positive_definite")
         if not invs:
@@ -611,7 +610,7 @@ def positive_definite(ctx):
         v, traj, k, eig, bad = worst
         reg, fs = _reg(traj, bad)
         yield Issue(f.path, f"smallest eigenvalue {eig:.3g} ({v:.2g} of max|T|) at "
-                    f"{time_at(ctx, traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
+                    f"{ctx.time_at(traj, k)}{_traj_txt(traj)} ({fs.count} frame(s))",
                     expected=f">= {-tol:.2g} max|T|", observed={"min_eigenvalue": eig,
                                                                 "frame": k}, region=reg)
 
@@ -625,7 +624,7 @@ def field_range(ctx):
     Per frame, min < low − tol·S or max > high + tol·S, with S = high − low for a
     ``bounded`` field (bounds from the card, or the range of its wall values) and max|f|
     of the frame for a ``non_negative`` one (tol = the card's)."""
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "range"):
         for inv in p.for_field(f.path, "non_negative", "bounded"):
             lo, hi = (0.0, None) if inv.kind == "non_negative" else (inv.bounds or (None, None))
@@ -653,7 +652,7 @@ def field_range(ctx):
             reg, fs = _reg(traj, bad)
             want = ">= 0" if inv.kind == "non_negative" else f"in [{lo:g}, {hi:g}]"
             yield Issue(f.path, f"{r['labels'][c]} = {val:.4g} at "
-                        f"{time_at(ctx, traj, k)}{_traj_txt(traj)}: declared {inv.kind} "
+                        f"{ctx.time_at(traj, k)}{_traj_txt(traj)}: declared {inv.kind} "
                         f"({want}, tolerance {inv.tolerance:g}); {fs.count} frame(s)",
                         expected=want, observed={"value": val, "frame": k}, region=reg)
 
@@ -667,7 +666,7 @@ def energy_non_increasing(ctx):
     The quadrature-weighted mean of |u|²/2 from one frame to the next, relative, above
     the card's tolerance (at least 16 ε32), after allowing the quadrature error estimate
     on grids without an exact rule."""
-    p = physics.plan(ctx)
+    p = ctx.physics
     for f, r in field_results(ctx, "integrals"):
         invs = p.for_field(f.path, "energy_non_increasing")
         if not invs:
@@ -693,7 +692,7 @@ def energy_non_increasing(ctx):
         v, traj, k, bad, E = worst
         reg, fs = _reg(traj, bad)
         yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k} "
-                    f"({time_at(ctx, traj, k)}){_traj_txt(traj)}; {fs.count} frame(s) grow "
+                    f"({ctx.time_at(traj, k)}){_traj_txt(traj)}; {fs.count} frame(s) grow "
                     f"beyond {tol:.2g}", expected=f"relative growth <= {tol:.2g}",
                     observed={"growth": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, E, "energy (area mean of |u|^2/2)"))

@@ -11,17 +11,13 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from wellforge.schema import grids
 
-from . import physics
-from . import quadrature as q
-from .cards import component_index, find_card
-from .context import MISSING, as_str_list, read_attr
-from .findings import Issue
-from .registry import check
-
-
-def _card(ctx):
-    return find_card(ctx).card
+from ..attrs import MISSING, as_str_list, read_attr
+from ..cards import component_index
+from ..findings import Issue
+from ..physics import file_values, file_values_problem
+from ..registry import check
 
 
 def _cn(card) -> str:
@@ -36,7 +32,7 @@ def fields_match_card(ctx):
 
     A field the card lacks, a card field the file lacks, a different tensor order, a
     parameter missing on either side."""
-    card = _card(ctx)
+    card = ctx.card
     if card is None:
         return
     lay = ctx.layout
@@ -82,7 +78,7 @@ def axes_match_card(ctx):
     card (or the file) does not have, a different type (PERIODIC, WALL, OPEN), or wall
     values prescribed in the file (``@wellforge_values``, or an older ``values`` dataset)
     that differ from the card's ``bc_values``."""
-    card = _card(ctx)
+    card = ctx.card
     if card is None:
         return
     dims = list(ctx.layout.spatial_dims or [])
@@ -100,9 +96,7 @@ def axes_match_card(ctx):
     if common != [n for n in names if n in dims]:
         yield Issue("/dimensions", f"axes stored in the order {dims}, {_cn(card)} "
                     f"has {names}", expected=names, observed=dims)
-    from .structure import _bc_groups
-
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["bc_type"] is None or not bc["dims"]:
             continue
         for d in bc["dims"]:
@@ -126,7 +120,7 @@ def axes_match_card(ctx):
 def _values_vs_card(ctx, card, bc, a, dims):
     lay = ctx.layout
     fields = {f.name: f for f in lay.fields}
-    vals = physics._file_values(ctx, bc, fields, len(dims))
+    vals = file_values(ctx, bc, fields, len(dims))
     for fname, comp, lo, hi in vals:
         f = fields[fname]
         comps = range(len(dims) ** f.order) if comp is None else [comp]
@@ -138,19 +132,11 @@ def _values_vs_card(ctx, card, bc, a, dims):
                     want = pair
             if want is not None and not (math.isclose(want[0], lo, abs_tol=1e-6)
                                          and math.isclose(want[1], hi, abs_tol=1e-6)):
-                label = physics.labels(ctx, f)[c] if c < len(physics.labels(ctx, f)) else fname
+                labels = ctx.component_labels(f)
+                label = labels[c] if c < len(labels) else fname
                 yield Issue(bc["path"], f"{label}: wall values ({lo:g}, {hi:g}) "
                             f"in the file, ({want[0]:g}, {want[1]:g}) in {_cn(card)}",
                             expected=list(want), observed=[lo, hi])
-
-
-#: stored grids each card kind allows: a Chebyshev axis may also be stored spectrally
-#: interpolated onto a uniform grid with both walls (wellforge's y_grid=uniform), a
-#: sphere's colatitudes on either grid (theta_grid=equiangular|gauss)
-_SPHERE = (q.COLATITUDE, q.GAUSS_COLATITUDE)
-_KINDS = {"fourier": (q.PERIODIC,), "chebyshev": (q.CHEBYSHEV, q.LOBATTO, q.UNIFORM),
-          "uniform": (q.UNIFORM, q.CELLS), "equiangular": _SPHERE, "gauss": _SPHERE,
-          "legendre": _SPHERE}
 
 
 @check("WF207", level=2, severity="error",
@@ -167,18 +153,21 @@ def grid_matches_card(ctx):
     Coordinates are float32: compared to that precision. A periodic grid that repeats
     its endpoint is WF401's.
     """
-    card = _card(ctx)
-    p = physics.plan(ctx)
+    card = ctx.card
+    p = ctx.physics
     if card is None or not p.axes:
         return
     for i, d in enumerate(p.dims):
         a = card.axis(d)
         g = p.axes[i]
-        want = _KINDS.get(a.kind) if a is not None else None
+        # the stored grids the card's kind allows (grids.STORED): a Chebyshev axis may also
+        # be stored spectrally interpolated onto a uniform grid with both walls
+        # (wellforge's y_grid=uniform), a sphere's colatitudes on either grid
+        want = grids.STORED.get(a.kind) if a is not None else None
         if want is None:
             continue
         path = f"/dimensions/{d}"
-        if g.kind == q.PERIODIC_CLOSED:
+        if g.kind == grids.FOURIER_CLOSED:
             continue  # WF401
         if g.kind not in want:
             yield Issue(path, f"axis {d!r}: {_cn(card)} declares a {a.kind} grid, the "
@@ -187,7 +176,7 @@ def grid_matches_card(ctx):
         if d in card.unknown_bounds:
             continue
         lo, hi = a.bounds
-        if g.kind == q.PERIODIC:
+        if g.kind == grids.FOURIER:
             L = g.period
             if math.isclose(L, hi - lo, rel_tol=1e-5):
                 continue
@@ -206,11 +195,11 @@ def grid_matches_card(ctx):
 
 
 def _describe(g) -> str:
-    return {q.PERIODIC: "uniform periodic", q.UNIFORM: "uniform", q.CELLS: "uniform cell "
-            "centres", q.CHEBYSHEV: "Chebyshev–Gauss nodes", q.LOBATTO: "Chebyshev–Lobatto "
-            "nodes", q.COLATITUDE: "equiangular colatitudes", q.GAUSS_COLATITUDE:
-            "Gauss–Legendre colatitudes", q.NONUNIFORM: "neither uniform nor Chebyshev nor "
-            "a sphere grid"}.get(g.kind, g.kind)
+    return {grids.FOURIER: "uniform periodic", grids.UNIFORM: "uniform", grids.CELLS:
+            "uniform cell centres", grids.CHEBYSHEV: "Chebyshev–Gauss nodes", grids.LOBATTO:
+            "Chebyshev–Lobatto nodes", grids.EQUIANGULAR: "equiangular colatitudes",
+            grids.GAUSS: "Gauss–Legendre colatitudes", grids.NONUNIFORM: "neither uniform "
+            "nor Chebyshev nor a sphere grid"}.get(g.kind, g.kind)
 
 
 def _param_values(ctx) -> list[float]:
@@ -230,7 +219,7 @@ def _param_values(ctx) -> list[float]:
        fix="check the parameter value (or widen the card's range)")
 def parameter_in_range(ctx):
     """A simulation parameter is outside the range its system card allows."""
-    card = _card(ctx)
+    card = ctx.card
     if card is None:
         return
     root = ctx.get("/")
@@ -256,7 +245,7 @@ def card_usable(ctx):
     """The file names a system card that cannot be used; only the generic checks ran.
 
     An unknown @wellforge_system, an invalid embedded @wellforge_card."""
-    lk = find_card(ctx)
+    lk = ctx.card_lookup
     if lk.problem:
         yield Issue("/", lk.problem, observed=lk.how)
 
@@ -272,9 +261,7 @@ def bc_values_readable(ctx):
     [low, high]) or, in older files, a ``values`` dataset holding one (low, high) pair
     for every associated field, or one pair per component of the associated fields in
     order; anything else cannot be checked."""
-    from .structure import _bc_groups
-
-    for bc in _bc_groups(ctx):
-        why = physics.file_values_problem(ctx, bc)
+    for bc in ctx.bc_groups:
+        why = file_values_problem(ctx, bc)
         if why:
             yield Issue(bc["path"], why)

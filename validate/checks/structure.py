@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 from wellforge.schema import spec
-from wellforge.schema.reader import attr_str
+from wellforge.schema.grids import EPS32
 
-from .context import (
+from ..attrs import (
     MISSING,
     Unreadable,
     as_bool,
@@ -21,13 +21,12 @@ from .context import (
     as_int,
     as_str,
     as_str_list,
+    flags,
     read_attr,
 )
-from .findings import Issue, Severity, region
-from .registry import check
-from .sanity import median
-
-EPS32 = float(np.finfo(np.float32).eps)
+from ..findings import Issue, Severity, region
+from ..registry import check
+from ..robust import median
 
 _KIND_CHECK = {
     "str": lambda v: as_str(v) is not None,
@@ -228,10 +227,6 @@ def _n_traj_for(ctx, shape, sample_varying) -> int | None:
     return n
 
 
-def _flags(obj):
-    return as_bool(read_attr(obj, "sample_varying")), as_bool(read_attr(obj, "time_varying"))
-
-
 def _shape_problems(ctx):
     """(path, expected, observed, why) for fields, scalars, time, coordinates, masks."""
     lay = ctx.layout
@@ -245,7 +240,7 @@ def _shape_problems(ctx):
     T = lay.n_time
     t = ctx.get("dimensions/time") if ctx.kind("dimensions/time") == "dataset" else None
     if t is not None:
-        sv, tv = _flags(t)
+        sv, tv = flags(t)
         if sv is not None and tv is not None:
             want = spec.expected_shape(n_traj=_n_traj_for(ctx, t.shape, sv), n_time=T,
                                        dim_sizes=(), sample_varying=sv, time_varying=tv)
@@ -256,7 +251,7 @@ def _shape_problems(ctx):
         c = ctx.get(f"dimensions/{d}") if ctx.kind(f"dimensions/{d}") == "dataset" else None
         if c is None:
             continue
-        sv, tv = _flags(c)
+        sv, tv = flags(c)
         if sv is None or tv is None or T is None or not c.shape:
             continue
         want = spec.expected_shape(n_traj=_n_traj_for(ctx, c.shape, sv), n_time=T,
@@ -285,7 +280,7 @@ def _shape_problems(ctx):
         if tuple(d.shape) != want:
             yield f"/scalars/{name}", want, tuple(d.shape), \
                 " (a constant scalar has shape (), not (1,))" if want == () else ""
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["mask"] is None or bc["dims"] is None or any(d not in dims for d in bc["dims"]):
             continue
         sv, tv = bc["flags"]
@@ -335,7 +330,7 @@ def n_trajectories(ctx):
                for k, (sv, _) in lay.scalars.items()]
     t = ctx.get("dimensions/time") if ctx.kind("dimensions/time") == "dataset" else None
     if t is not None:
-        arrays.append(("/dimensions/time", t.shape, _flags(t)[0]))
+        arrays.append(("/dimensions/time", t.shape, flags(t)[0]))
     for path, shape, sv in arrays:
         if sv and shape and int(shape[0]) != n:
             yield Issue(path, f"leading axis has {shape[0]} trajectories, "
@@ -473,32 +468,6 @@ def coordinates(ctx):
                 break
 
 
-def _bc_groups(ctx) -> list[dict]:
-    """Each boundary-condition group, tolerantly read (cached on the context)."""
-    cached = getattr(ctx, "_bc_cache", None)
-    if cached is not None:
-        return cached
-    out = []
-    if ctx.kind("boundary_conditions") == "group":
-        for name in ctx.inventory.children("/boundary_conditions"):
-            path = f"/boundary_conditions/{name}"
-            if ctx.kind(path) != "group":
-                continue
-            g = ctx.get(path)
-            bt = read_attr(g, "bc_type")
-            mask = ctx.get(path + "/mask") if ctx.kind(path + "/mask") == "dataset" else None
-            dims = read_attr(g, "associated_dims")
-            # a single string (the Well's dummy fixture) is a WF102 error, but read it as
-            # the one dim it names so that the mask is still checked
-            dims = [attr_str(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
-            out.append({"name": name, "path": path,
-                            "bc_type": attr_str(bt) if isinstance(bt, (str, bytes)) else None,
-                            "dims": dims,
-                            "flags": _flags(g), "mask": mask})
-    ctx._bc_cache = out
-    return out
-
-
 @check("WF116", level=1, severity="error",
        fix="set @bc_type to PERIODIC, WALL or OPEN")
 def bc_type_known(ctx):
@@ -507,7 +476,7 @@ def bc_type_known(ctx):
     The loader upper-cases it and looks it up in its enum: anything else raises
     ``KeyError`` at load time (the_well#17).
     """
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["bc_type"] is not None and bc["bc_type"].upper() not in spec.BC_CODES:
             yield Issue(bc["path"], f"@bc_type {bc['bc_type']!r} is not one of "
                         f"{', '.join(spec.BC_TYPES)}", expected=list(spec.BC_TYPES),
@@ -518,7 +487,7 @@ def bc_type_known(ctx):
 def bc_type_case(ctx):
     """@bc_type is a known type but not upper case (every released file uses upper case;
     the Well's data checker reports it)."""
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         t = bc["bc_type"]
         if t is not None and t.upper() in spec.BC_CODES and t != t.upper():
             yield Issue(bc["path"], f"@bc_type {t!r} is not upper case", expected=t.upper(),
@@ -530,7 +499,7 @@ def bc_type_case(ctx):
 def bc_dims(ctx):
     """@associated_dims is empty or names a dim that is not in ``spatial_dims``."""
     dims = ctx.layout.spatial_dims
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["dims"] is None:
             continue
         if not bc["dims"]:
@@ -545,7 +514,7 @@ def bc_dims(ctx):
        fix="write a boolean 'mask' dataset, True on the boundary points")
 def bc_mask_present(ctx):
     """A boundary-condition group has no boolean ``mask`` dataset."""
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["mask"] is None:
             yield Issue(bc["path"] + "/mask", "boundary condition has no mask dataset",
                         expected="bool dataset", observed="missing")
@@ -559,7 +528,7 @@ def _bc_sides(ctx):
     """For each usable BC group and associated dim: (bc, dim, low_ok, high_ok), with the
     loader's rule: WALL needs the whole end slice True, other types any entry True."""
     dims = ctx.layout.spatial_dims or []
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["mask"] is None or bc["dims"] is None or bc["bc_type"] is None:
             continue
         if any(d not in dims for d in bc["dims"]):
@@ -607,7 +576,7 @@ def bc_mask_ends(ctx):
 def bc_group_name(ctx):
     """A boundary-condition group name contains neither its bc_type nor its dim (the
     Well's checker warns; names like ``x_periodic``, ``y_wall_dirichlet``)."""
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["bc_type"] is None or bc["dims"] is None:
             continue
         name = bc["name"].lower()
@@ -623,7 +592,7 @@ def bc_group_name(ctx):
 def bc_multi_dim(ctx):
     """A boundary-condition group has several associated dims (the loader only supports
     axis-aligned conditions and warns; the_well#17)."""
-    for bc in _bc_groups(ctx):
+    for bc in ctx.bc_groups:
         if bc["dims"] is not None and len(bc["dims"]) > 1:
             yield Issue(bc["path"], f"associated_dims has {len(bc['dims'])} dims",
                         observed=bc["dims"], expected="one dim")
@@ -644,7 +613,7 @@ def bc_coverage(ctx):
         for s, ok in ((0, low), (1, high)):
             if ok:
                 sides.setdefault((d, s), set()).add(bc["bc_type"].upper())
-    named = {d for bc in _bc_groups(ctx) for d in bc["dims"] or []}
+    named = {d for bc in ctx.bc_groups for d in bc["dims"] or []}
     for d in dims:
         for s in (0, 1):
             types = sides.get((d, s), set())

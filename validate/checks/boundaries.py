@@ -12,28 +12,17 @@
 from __future__ import annotations
 
 import numpy as np
+from wellforge.schema.grids import EPS32, FOURIER, FOURIER_CLOSED
 
-from . import physics
-from .findings import Issue, region
-from .quadrature import EPS32, PERIODIC, PERIODIC_CLOSED
-from .registry import check
-from .sanity import FrameSet
-from .stream import Reducer, field_results, reducer
+from ..findings import Issue
+from ..registry import check
+from ..robust import FrameSet
+from ..stream import Reducer, field_results, reducer
 
 SEAM_RATIO = 4.0  # a wrap jump this many times the neighbouring steps is a seam
 SEAM_FLOOR = 64 * EPS32  # ... and above float32 rounding of the frame's RMS
 WALL_FLOOR = 16 * EPS32  # rounding of the data times the extrapolation's Λ
 WALL_TAIL = 2.0  # truncation: this many times the last two Chebyshev coefficients
-
-
-def frame_matches(ctx, field) -> bool:
-    """Whether the field's frames have the file's spatial axes (all dims varying)."""
-    p = physics.plan(ctx)
-    if not p.axes:
-        return False
-    sizes = tuple(a.n for a in p.axes)
-    fs = field.frame_shape
-    return len(fs) == len(sizes) + field.order and tuple(fs[:len(sizes)]) == sizes
 
 
 ROW_BATCH = 128  # rows per BLAS call: a stack of small products beats one tall one (measured)
@@ -97,18 +86,18 @@ class Seam(Reducer):
 
     @staticmethod
     def wants(ctx, field):
-        p = physics.plan(ctx)
-        return bool(p.periodic) and frame_matches(ctx, field)
+        p = ctx.physics
+        return bool(p.periodic) and p.frame_matches(field)
 
     def __init__(self, ctx, field, dset):
         super().__init__(ctx, field, dset)
-        p = physics.plan(ctx)
+        p = ctx.physics
         self.axes = [a for a in p.periodic if p.axes[a].n >= 5
-                     and p.axes[a].kind in (PERIODIC, PERIODIC_CLOSED)]
+                     and p.axes[a].kind in (FOURIER, FOURIER_CLOSED)]
         self.D = len(p.axes)
         self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
         self.out = {"axes": self.axes, "dims": [p.dims[a] for a in self.axes],
-                    "jumps": [], "repeats": [], "labels": physics.labels(ctx, field)}
+                    "jumps": [], "repeats": [], "labels": ctx.component_labels(field)}
         self.acc = None
         self.skipped0 = False
 
@@ -180,12 +169,12 @@ class Walls(Reducer):
 
     @staticmethod
     def wants(ctx, field):
-        p = physics.plan(ctx)
-        return frame_matches(ctx, field) and any(w.field_path == field.path for w in p.walls)
+        p = ctx.physics
+        return p.frame_matches(field) and any(w.field_path == field.path for w in p.walls)
 
     def __init__(self, ctx, field, dset):
         super().__init__(ctx, field, dset)
-        p = physics.plan(ctx)
+        p = ctx.physics
         self.D = len(p.axes)
         self.checks = [w for w in p.walls if w.field_path == field.path]
         self.ops = []
@@ -197,7 +186,7 @@ class Walls(Reducer):
                                for c in comps])  # (k, 2); NaN: no condition
             self.ops.append((Contraction(M, w.axis, field.ncomp), lam, comps, target))
         self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
-        self.out = {"checks": [], "labels": physics.labels(ctx, field), "skipped_axis0": False}
+        self.out = {"checks": [], "labels": ctx.component_labels(field), "skipped_axis0": False}
         self.acc = None
 
     def _alloc(self):
@@ -257,28 +246,6 @@ class Walls(Reducer):
         return self.out
 
 
-def _times(ctx):
-    d = ctx.get("dimensions/time") if ctx.kind("dimensions/time") == "dataset" else None
-    t = ctx.read_small(d) if d is not None else None
-    return None if t is None else np.asarray(t, dtype=np.float64)
-
-
-def time_at(ctx, traj, k) -> str:
-    t = getattr(ctx, "_time_cache", None)
-    if t is None:
-        t = _times(ctx)
-        ctx._time_cache = t if t is not None else np.array([])
-    try:
-        v = t[traj, k] if t.ndim == 2 else t[k]
-        return f"t = {float(v):.6g}"
-    except (IndexError, TypeError):
-        return f"frame {k}"
-
-
-def _reg(traj, fs: FrameSet):
-    return region(trajectory=traj, time=(fs.first, fs.last))
-
-
 @check("WF400", level=4, severity="error", needs=("seam",),
        fix="store a periodic axis on x_i = x0 + L i/N of one period (no padding, no crop) "
            "and check the domain length; a PERIODIC condition on a non-periodic axis is "
@@ -299,13 +266,13 @@ def periodic_seam(ctx):
             d = ctx.layout.spatial_dims[j["axis"]]
             yield Issue(f.path, f"{labels[j['comp']]}: jumps across the periodic wrap of "
                         f"{d!r} in {j['frames'].count} frame(s) (worst {j['jump']:.3g} at "
-                        f"{time_at(ctx, j['traj'], j['worst_frame'])}, {j['ratio']:.1f}x the "
+                        f"{ctx.time_at(j['traj'], j['worst_frame'])}, {j['ratio']:.1f}x the "
                         f"neighbouring steps)" + (f", trajectory {j['traj']}"
                                                   if j["traj"] is not None else ""),
                         expected=f"<= {SEAM_RATIO:g} x neighbouring steps",
                         observed={"jump": j["jump"], "step": j["step"],
                                   "frame": j["worst_frame"]},
-                        region=_reg(j["traj"], j["frames"]))
+                        region=j["frames"].region(j["traj"]))
         if r.get("skipped_axis0"):
             ctx.note(f"{f.path}: frames larger than the block budget: the seam of the first "
                      "axis was not checked")
@@ -321,10 +288,10 @@ def periodic_duplicate_endpoint(ctx):
     axis, its last and first values agree to float32 rounding, for every field. The duplicate point
     double-counts the seam in sums, FFTs and the loader's periodic padding.
     """
-    p = physics.plan(ctx)
+    p = ctx.physics
     flagged = set()
     for i, a in enumerate(p.axes or []):
-        if a.kind == PERIODIC_CLOSED and i in p.periodic:
+        if a.kind == FOURIER_CLOSED and i in p.periodic:
             flagged.add(i)
             yield Issue(f"/dimensions/{a.name}", f"periodic axis {a.name!r} has {a.n} points "
                         f"spanning the whole period {a.hi - a.lo:g}: the last repeats the "
@@ -373,13 +340,13 @@ def wall_values(ctx):
                         f"from {c['target']:g} by {c['error']:.3g} (tolerance "
                         f"{c['tolerance']:.2g}; {c['why']}, {c['group']}) in "
                         f"{c['frames'].count} frame(s), worst at "
-                        f"{time_at(ctx, c['traj'], c['worst_frame'])}, wall line "
+                        f"{ctx.time_at(c['traj'], c['worst_frame'])}, wall line "
                         f"{c['line']}" + (f", trajectory {c['traj']}"
                                           if c["traj"] is not None else ""),
                         expected=c["target"], observed={
                             "error": c["error"], "tolerance": c["tolerance"],
                             "frame": c["worst_frame"], "line": c["line"]},
-                        region=_reg(c["traj"], c["frames"]))
+                        region=c["frames"].region(c["traj"]))
         if r.get("skipped_axis0"):
             ctx.note(f"{f.path}: frames larger than the block budget: walls of the first "
                      "axis were not checked")
