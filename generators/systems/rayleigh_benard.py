@@ -12,6 +12,7 @@ first-order tau form, x in [0, 4) periodic (RealFourier), y in [0, 1] (Chebyshev
 
 from __future__ import annotations
 
+import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
 from ..system import BuildContext, CFLSettings, ICParam, Setup, System
@@ -58,6 +59,8 @@ CARD = SystemCard(
         "dT < 1 it contradicts b(0) = 1 and a thin boundary layer forms at y = 0. IC "
         "'consistent' (default here): b = 1 - y + dT-scaled noise, which satisfies the BCs. "
         "The 'well' preset uses IC 'well', as the Well's sweep did.",
+        "IC 'roll_pairs' = m > 0 adds noise × sin(π y) cos(2π m x/L_x) to either IC: it "
+        "selects 2m rolls (α = 2π m/L_x) near onset; 0 (default) leaves the noise alone.",
     ),
 )
 
@@ -70,6 +73,8 @@ class RayleighBenard(System):
         ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
         ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
         ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
+        ICParam("roll_pairs", 0, "IC: seed 2 roll_pairs convection rolls, b += noise "
+                "sin(π y) cos(2π roll_pairs x/L_x) (0: noise only)", low=0, high=512),
     )
     options = {"y_grid": "chebyshev"}
     option_choices = {"y_grid": ("chebyshev", "uniform")}
@@ -137,6 +142,10 @@ class RayleighBenard(System):
         seed = int(ctx.seed if seed is None else seed)
         b.fill_random("g", seed=seed, distribution="normal", scale=float(ic.get("noise", 1e-3)))
         b["g"] *= y * (LY - y)  # damp noise at the walls
+        pairs = int(ic.get("roll_pairs", 0))
+        if pairs:  # a roll mode of the noise's size: selects the roll count (2 pairs)
+            b["g"] += float(ic.get("noise", 1e-3)) * np.sin(np.pi * y / LY) * np.cos(
+                2 * np.pi * pairs * x / LX)
         if ic.get("ic", "consistent") == "well":
             b["g"] += dT * (LY - y)
         else:
