@@ -630,9 +630,12 @@ def gray_scott_linear():
 
 #: what each of the Well's names means as a descriptor (calibrated ranges, not published)
 PATTERN_TESTS = {
-    "spots": lambda d: d["components"] >= 30 and d["median_axis_ratio"] < 1.5
-    and d["largest_of_cover"] < 0.05,
-    "maze": lambda d: d["largest_of_cover"] > 0.5 and d["holes"] >= 3,
+    # many small isolated spots: no loops, none holding more than 5 % of the cover
+    "spots": lambda d: d["components"] >= 30 and d["largest_of_cover"] < 0.05
+    and d["holes"] <= 1 and d["cover"] < 0.2,
+    # connected stripes: a dense B network with loops (holes), few large components
+    "maze": lambda d: d["holes"] >= 3 and 0.25 < d["cover"] < 0.6
+    and d["cover"] / max(d["components"], 1) > 0.01,
     "worms": lambda d: d["median_axis_ratio"] > 2.5 and d["largest_of_cover"] < 0.5,
     "bubbles": lambda d: d["components"] >= 5,
     "gliders": lambda d: d["change"] > 1e-2 and d["cover"] < 0.2,

@@ -62,15 +62,14 @@ def test_unperturbed_galewsky_jet_stays_balanced_and_the_bump_does_not(scratch):
 @pytest.mark.slow
 @pytest.mark.parametrize("pattern", ["spots", "maze"])
 def test_gray_scott_reaches_the_pattern_its_name_says(scratch, pattern):
-    """64², Gaussian-bump IC, t = 600: 'spots' is many small round isolated B components,
-    'maze' one B phase holding most of the cover, with loops (holes)."""
+    """64², Gaussian-bump IC, t = 600: 'spots' is many (≥ 30) small isolated B components
+    without loops, 'maze' a dense network of few large stripes with loops (holes)."""
     d = fid.gray_scott_pattern(pattern, (64, 64), 600.0)
     assert fid.PATTERN_TESTS[pattern](d), d
     other = "maze" if pattern == "spots" else "spots"
     assert not fid.PATTERN_TESTS[other](d), d  # the descriptors tell the two apart
 
 
-@pytest.mark.slow
 def test_rayleigh_benard_nusselt_at_1e4_is_clever_and_busses(scratch):
     """Ra = 1e4, Pr = 0.71, 4 rolls in Γ = 4 (α = π, Clever & Busse's 3.117): steady Nu from
     both walls and from the volume flux agree within 0.5 % and lie within 1.5 % of
