@@ -661,7 +661,7 @@ def gray_scott_pattern(name, res, T):
 def gray_scott(quick):
     from wellforge.generators.systems.gray_scott_reaction_diffusion import PATTERNS
 
-    T = 2000.0 if quick else 5000.0
+    T = 1500.0 if quick else 3000.0
     grids = [(64, 64)] if quick else [(64, 64), (128, 128)]
     conv = [gray_scott_pattern(name, res, T) for res in grids for name in PATTERNS]
     lin = gray_scott_linear()
