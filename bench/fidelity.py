@@ -629,7 +629,7 @@ def gray_scott_linear():
             q = np.linspace(0, 200, 4001)
             growth = [np.linalg.eigvals(J - qq**2 * np.diag([DELTA_A, DELTA_B])).real.max()
                       for qq in q]
-            row["eig_q0"] = [complex(e) for e in np.linalg.eigvals(J)]
+            row["eig_q0"] = [[float(e.real), float(e.imag)] for e in np.linalg.eigvals(J)]
             row["max_growth_q>0"] = float(np.max(growth[1:]))
         out[name] = row
     return out
@@ -661,7 +661,8 @@ def gray_scott_pattern(name, res, T):
                  tag=f"gs{name}")
     _, B = read(p, "B")
     d = pattern_descriptor(B[-1], B[0])
-    d.update(pattern=name, grid=f"{res[0]}×{res[1]}", T=T, matches=PATTERN_TESTS[name](d))
+    d.update(pattern=name, grid=f"{res[0]}×{res[1]}", T=T,
+             matches=bool(PATTERN_TESTS[name](d)))
     return d
 
 
