@@ -674,6 +674,8 @@ def gray_scott(quick):
     conv = [gray_scott_pattern(name, res, T) for res in grids for name in PATTERNS]
     lin = gray_scott_linear()
     best = [c for c in conv if c["grid"] == conv[-1]["grid"]]
+    for c in best:  # which names' descriptors each state satisfies: discrimination
+        c["satisfies"] = [n for n, rule in PATTERN_TESTS.items() if rule(c)]
     hits = sum(c["matches"] for c in best)
     return {
         "system": "gray_scott_reaction_diffusion",
@@ -690,7 +692,9 @@ def gray_scott(quick):
                     + f"; bubbles upper-state max growth q>0 "
                       f"{lin['bubbles']['max_growth_q>0']:.2e}",
         "grid": best[0]["grid"],
-        "gap": f"{hits}/6 match their name's descriptor",
+        "gap": f"{hits}/6 satisfy their name's descriptor; satisfied per state: "
+               + "; ".join(f"{c['pattern']} → {', '.join(c['satisfies']) or 'none'}"
+                           for c in best),
         "convergence": conv,
         "computed": lin,
     }
