@@ -282,20 +282,21 @@ def rayleigh_benard_rows(cases):
             p = simulate("rayleigh_benard", {"Rayleigh": Ra, "Prandtl": Pr},
                          {"dT": 1.0, "noise": 1e-2, "roll_pairs": 2}, res, dt_out, int(span / dt_out) + 1,
                          spinup=spin, tag="rb")
-            t, nb, nt, nv, rolls = nusselt(p, Ra, Pr)
+            _, nb, nt, nv, rolls = nusselt(p, Ra, Pr)
             mb, eb = block_mean(nb)
             mt, et = block_mean(nt)
             mv, ev = block_mean(nv)
             conv.append({"grid": f"{res[0]}×{res[1]}", "Nu_bottom": mb, "Nu_top": mt,
                          "Nu_volume": mv, "se": max(eb, et, ev),
                          "walls_vs_volume": (0.5 * (mb + mt)) / mv - 1,
-                         "rolls": sorted(set(int(r) for r in rolls)),
+                         "rolls": sorted({int(r) for r in rolls}),
                          "steady": float(np.ptp(nb) / mb)})
         best = conv[-1]
         nu = 0.5 * (best["Nu_bottom"] + best["Nu_top"])
         if Ra in CLEVER_BUSSE:
-            ref, cite = CLEVER_BUSSE[Ra], "Clever & Busse 1974 (JFM 65): steady 2-D rolls, " \
-                "no-slip, Pr 0.71, α ≈ 3.117 (4 rolls in Γ = 4: α = π)"
+            ref, cite = CLEVER_BUSSE[Ra], ("Clever & Busse 1974 (JFM 65): steady 2-D rolls, "
+                                           "no-slip, Pr 0.71, α ≈ 3.117 (4 rolls in Γ = 4: "
+                                           "α = π)")
         else:
             ref = johnston_doering_fit(Ra)
             cite = "Johnston & Doering 2009 (PRL 102): 2-D DNS Pr 1, Γ 2, fit " \
@@ -339,7 +340,7 @@ def kolmogorov_flow(quick):
     for res in grids:
         p = simulate("kolmogorov_flow", {"Reynolds": Re, "n_forcing": n}, {"amplitude": 0.1},
                      res, 0.5, int(span / 0.5) + 1, spinup=spin, tag="kf")
-        t, e, d, i = kolmogorov_means(p, Re, n)
+        _, e, d, i = kolmogorov_means(p, Re, n)
         (me, se), (md, sd), (mi, si) = block_mean(e, 10), block_mean(d, 10), block_mean(i, 10)
         conv.append({"grid": f"{res[0]}×{res[1]}", "E/E_lam": me, "E_se": se, "D/D_lam": md,
                      "D_se": sd, "I/I_lam": mi, "I_se": si})
@@ -382,8 +383,8 @@ def ks_lyapunov(L=22.0, N=64, T=2000.0, transient=200.0, tau=1.0, eps=1e-7, seed
     a, b = build(system, ctx), build(system, ctx)
     ua, ub = a.setup.outputs["u"], b.setup.outputs["u"]
     dt = a.setup.cfl.max_dt
-    steps = int(round(tau / dt))
-    for _ in range(int(round(transient / dt))):
+    steps = round(tau / dt)
+    for _ in range(round(transient / dt)):
         a.solver.step(dt)
     ua.change_scales(1)
     rng = np.random.default_rng(seed)
@@ -392,7 +393,7 @@ def ks_lyapunov(L=22.0, N=64, T=2000.0, transient=200.0, tau=1.0, eps=1e-7, seed
     d0 -= d0.mean()
     ub["g"] = ua["g"] + eps * d0 / np.sqrt(np.mean(d0**2))
     logs = []
-    for _ in range(int(round(T / tau))):
+    for _ in range(round(T / tau)):
         for _ in range(steps):
             a.solver.step(dt)
             b.solver.step(dt)
@@ -500,7 +501,7 @@ def galewsky_perturbed(res, hours=144.0):
     vorticity extremes and the PV maximum at day 6."""
     p = simulate("planetswe", {}, {"ic": "galewsky", "bump": 120.0}, res, 24.0,
                  int(hours / 24) + 1, options={"forcing": "off"}, tag="gpert")
-    t, lat, h, u, v, zeta, pv = sphere_state(p)
+    t, lat, _, _, _, zeta, pv = sphere_state(p)
     north = lat > 0
     return {"grid": f"{res[0]}×{res[1]}", "hours": float(t[-1]),
             "zeta_max": float(zeta[-1].max()), "zeta_min": float(zeta[-1].min()),
