@@ -514,8 +514,8 @@ def galewsky_perturbed(res, hours=144.0):
 def planetswe(quick):
     ref = galewsky_reference()
     bal = [galewsky_balance(r) for r in ([(32, 64)] if quick else [(32, 64), (64, 128)])]
-    pert = [galewsky_perturbed(r) for r in ([(64, 128)] if quick else [(48, 96),
-                                                                         (64, 128)])]
+    pert = [galewsky_perturbed(r) for r in ([(64, 128)] if quick else [(64, 128), (80, 160),
+                                                                         (96, 192)])]
     b, q = bal[-1], pert[-1]
     rows = [{
         "system": "planetswe",
