@@ -280,8 +280,8 @@ def rayleigh_benard_rows(cases):
         for res in grids:
             dt_out = 0.5 if Ra < 1e6 else 0.25
             p = simulate("rayleigh_benard", {"Rayleigh": Ra, "Prandtl": Pr},
-                         {"dT": 1.0, "noise": 1e-2, "roll_pairs": 2}, res, dt_out, int(span / dt_out) + 1,
-                         spinup=spin, tag="rb")
+                         {"dT": 1.0, "noise": 1e-2, "roll_pairs": 2}, res, dt_out,
+                         int(span / dt_out) + 1, spinup=spin, tag="rb")
             _, nb, nt, nv, rolls = nusselt(p, Ra, Pr)
             mb, eb = block_mean(nb)
             mt, et = block_mean(nt)

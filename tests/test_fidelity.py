@@ -81,3 +81,22 @@ def test_rayleigh_benard_nusselt_at_1e4_is_clever_and_busses(scratch):
     nu = 0.5 * (got["Nu_bottom"] + got["Nu_top"])
     assert abs(got["walls_vs_volume"]) < 5e-3
     assert nu == pytest.approx(fid.CLEVER_BUSSE[1e4], rel=0.015)
+
+
+ANCHORS = {"shear_flow": "Michalke", "rayleigh_benard": "Clever & Busse",
+           "kolmogorov_flow": "Chandler & Kerswell", "kuramoto_sivashinsky": "Lyapunov",
+           "planetswe": "Galewsky", "gray_scott_reaction_diffusion": "Turing"}
+
+
+@pytest.mark.parametrize("system", sorted(ANCHORS))
+def test_every_card_states_its_anchor_measurement_and_gap(system):
+    from wellforge.generators.registry import get_system
+
+    notes = [n for n in get_system(system).card.notes if n.startswith("Fidelity (issue 19")]
+    assert len(notes) == 1 and ANCHORS[system] in notes[0]
+    assert "measured" in notes[0].lower() and "gap" in notes[0].lower()
+
+
+def test_the_generated_readme_carries_the_anchor(tiny):
+    readme = (pathlib.Path(tiny("rayleigh_benard")) / "README.md").read_text()
+    assert "Fidelity (issue 19" in readme and "Clever & Busse" in readme and "2.661" in readme

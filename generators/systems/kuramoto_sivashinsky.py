@@ -40,8 +40,8 @@ CARD = SystemCard(
         "low-passed to wavenumbers 2πk/L with k < k_ic, mean removed, scaled to RMS "
         "'amplitude'.",
         "RK443 (IMEX: u_xx + u_xxxx implicit, -(u²)_x/2 explicit) with a fixed dt = 0.05.",
-        "Fidelity (issue 19, bench/fidelity.py): the leading Lyapunov exponent at L = 22 "
-        "from a renormalised (Benettin) pair on this system's own solver (ε = 1e-7, "
+        "Fidelity (issue 19, bench/fidelity.py): the leading Lyapunov exponent at L = 22, "
+        "measured from a renormalised (Benettin) pair on this system's own solver (ε = 1e-7, "
         "rescaled every τ = 1, 200 discarded): N = 64, T = 5000: λ₁ = 0.046 ± 0.003 (SE of "
         "10 blocks; T = 1500, another seed: 0.049 ± 0.006); N = 32 (under-resolved), "
         "T = 1000: 0.061 ± 0.005. The literature quotes 0.043–0.048 (the exact figure of "

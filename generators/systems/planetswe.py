@@ -85,9 +85,9 @@ e^{-(\lambda - 0.4 \sin(2\pi t/\mathrm{year}))^2/\sigma^2}
         "phase).",
         "Fidelity (issue 19, bench/fidelity.py): with forcing and hyperviscosity off the "
         "unperturbed Galewsky jet (bump = 0) is a steady state: after 5 days at 32×64 "
-        "max|Δh| = 0, max|Δu| = 4e-14 m/s, no non-zonal energy; its balanced height falls "
-        "1093.3 m from pole to pole vs 1086.98 m from Galewsky et al.'s (2004) formulas "
-        "(+0.6 %, the grid's truncation of the jet; ζ₀ max −17 % at 32×64). The perturbed "
+        "measured max|Δh| = 0, max|Δu| = 4e-14 m/s, no non-zonal energy; its balanced height "
+        "falls 1093.3 m from pole to pole vs 1086.98 m from Galewsky et al.'s (2004) formulas "
+        "(gap +0.6 %, the grid's truncation of the jet; ζ₀ max −17 % at 32×64). The perturbed "
         "jet has no printed day-6 numbers in the paper (Fig. 4 is a contour plot); with "
         "forcing off and the ∇⁴ hyperviscosity (the paper: ν∇², ν = 1e5 m²/s), day 6 at "
         "96×192: ζ ∈ [−1.00e-4, 1.21e-4] s⁻¹ (ζ max still rising with resolution: 1.15e-4 "

@@ -64,9 +64,9 @@ CARD = SystemCard(
         "Fidelity (issue 19, bench/fidelity.py): Nu from both walls (Chebyshev interpolant "
         "of the stored b) and from the volume flux 1 + √(Ra Pr)⟨u_y b⟩ agree within 0.03 % "
         "once resolved. Against Clever & Busse (1974, JFM 65; steady 2-D rolls, no-slip, "
-        "Pr 0.71, α ≈ 3.117), with 4 rolls (roll_pairs = 2, α = π): Ra 1e4: 2.654 vs 2.661 "
-        "(−0.3 %, 32×16 and 64×16); Ra 5e4: 4.165 vs 4.245 (−1.9 %, 128×32; 4.180 at "
-        "64×16). 2-D Nu depends on the roll count (α); not measured here: Ra 1e7 (Johnston "
+        "Pr 0.71, α ≈ 3.117), with 4 rolls (roll_pairs = 2, α = π), measured: Ra 1e4: 2.654 "
+        "vs 2.661 (gap −0.3 %, 32×16 and 64×16); Ra 5e4: 4.165 vs 4.245 (gap −1.9 %, "
+        "128×32; 4.180 at 64×16). 2-D Nu depends on the roll count (α); not measured here: Ra 1e7 (Johnston "
         "& Doering 2009's fit 0.138 Ra^0.285 = 13.64 is a fit, at Pr 1 and Γ 2).",
     ),
 )

@@ -60,8 +60,8 @@ CARD = SystemCard(
         "kδ = 2π m δ. Anchor: Michalke (1964, JFM 19), inviscid tanh layer, most unstable "
         "kδ = 0.4446, σδ/U = 0.1897. Measured on generated files (n_s = 2, w = 0.70761 so "
         "that m = 1 sits at kδ = 0.4446, Re = 1e5, perturbation 1e-5, fit of ln|û_y| over "
-        "t ∈ [1.5, 4]): σδ/U = 0.1869 at 16×64, 32×96 and 64×256 alike, i.e. −1.5 % from "
-        "Michalke; the finite Re (Re_δ = 3538), the periodic box (two layers 14 δ apart) "
+        "t ∈ [1.5, 4]): measured σδ/U = 0.1869 at 16×64, 32×96 and 64×256 alike, gap −1.5 % "
+        "from Michalke; the finite Re (Re_δ = 3538), the periodic box (two layers 14 δ apart) "
         "and the diffusing base flow account for −1.7 % (Orr–Sommerfeld solve of this "
         "profile, computed not published): +0.25 % from the corrected value.",
         "With n_s = 2 and w = 2 or 4 (δ ≥ 0.2) every mode that fits L_x = 1 has kδ ≥ 1.26 > 1: "
