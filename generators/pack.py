@@ -101,18 +101,25 @@ def pack_file(shards: list[str], out_path: str) -> str:
     return out_path
 
 
-def pack(groups: dict[tuple[str, str], list[tuple[str, str]]], dataset_root: str) -> list[str]:
+def pack(groups: dict[tuple[str, str], list[tuple[str, str]]], dataset_root: str,
+         staged: str | None = None) -> list[str]:
     """Pack ``{(split, file_key): [(run_id, shard_path), ...]}`` (in trajectory order) into
     ``dataset_root/data/<split>/<file_key>.hdf5``; remove the data files there that are
-    not among them. Call it under :func:`pack_lock`."""
+    not among them. A file packed ahead of time with exactly those runs at
+    ``staged/<split>/<file_key>.hdf5`` is moved in instead of packed again. Call it under
+    the dataset's pack lock (``leases.file_lock``)."""
     written = []
     for (split, key), members in sorted(groups.items()):
         out = os.path.join(dataset_root, "data", split, f"{key}.hdf5")
-        ids = [rid for rid, _ in members]
-        if not (os.path.exists(out) and packed_run_ids(out) == ids):
-            _same_code([p for _, p in members], out)
-            pack_file([p for _, p in members], out)  # atomic: replaces an older file
-        written.append(out)
+        early = os.path.join(staged, split, f"{key}.hdf5") if staged else None
+        if (early and os.path.exists(early) and not os.path.exists(out)
+                and packed_run_ids(early) == [rid for rid, _ in members]):
+            os.makedirs(os.path.dirname(out), exist_ok=True)
+            try:
+                os.replace(early, out)  # same file system: the work dir is beside the dataset
+            except OSError:
+                pass  # elsewhere: packed again below
+        written.append(pack_one(members, out))
     keep = {os.path.abspath(p) for p in written}
     for old in sorted(glob.glob(os.path.join(dataset_root, "data", "*", "*.hdf5")) +
                       glob.glob(os.path.join(dataset_root, "data", "*", "*.h5"))):
@@ -120,6 +127,15 @@ def pack(groups: dict[tuple[str, str], list[tuple[str, str]]], dataset_root: str
             logger.info("removing %s: not part of this pack", old)
             os.remove(old)
     return written
+
+
+def pack_one(members: list[tuple[str, str]], out: str) -> str:
+    """Pack ``[(run_id, shard_path), ...]`` into ``out`` unless it holds exactly those runs
+    already (atomic: replaces an older file). Call it under the dataset's pack lock (``leases.file_lock``)."""
+    if not (os.path.exists(out) and packed_run_ids(out) == [rid for rid, _ in members]):
+        _same_code([p for _, p in members], out)
+        pack_file([p for _, p in members], out)
+    return out
 
 
 def _same_code(shards: list[str], out: str) -> None:
