@@ -117,8 +117,10 @@ def run_generate(args) -> int:
     plan = load_plan(args.target, args.preset, args.sets, args.well_compat)
     rpr, source = ranks_per_run(args.ranks_per_run, plan.config)
     if world.rank == 0:
-        print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs in "
-              f"{len(plan.files())} files, {world.size} ranks, {rpr} per run ({source}) -> "
+        n_cells, n_files = len(plan.files()), len({(r.split, r.file_key) for r in plan.runs})
+        print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs of {n_cells} "
+              f"parameter set{'s' * (n_cells != 1)} in {n_files} file{'s' * (n_files != 1)}, "
+              f"{world.size} ranks, {rpr} per run ({source}) -> "
               f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
         _note_splits(plan)
     summary = generate(plan, args.out, comm=world, ranks_per_run=rpr,

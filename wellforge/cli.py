@@ -42,18 +42,26 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
+def _add_verbosity(p: argparse.ArgumentParser, default) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="debug logging, and Dedalus's own INFO lines")
+    p.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="warnings and results only (no progress)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
                 "HDF5 layout.")
     p.add_argument("--version", action="version", version=f"wellforge {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="debug logging, and Dedalus's own INFO lines")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="warnings and results only (no progress)")
+    _add_verbosity(p, default=False)
+    # the same flags after the command (``wellforge generate ... -q``)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_verbosity(common, default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
         mod = importlib.import_module(modname)
-        sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name])
+        sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name],
+                            parents=[common])
         getattr(mod, f"add_{name.replace('-', '_')}_arguments")(sp)
         sp.set_defaults(_run=getattr(mod, f"run_{name.replace('-', '_')}"))
     return p
