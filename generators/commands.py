@@ -237,6 +237,7 @@ def run_plan(args) -> int:
     est = estimate(plan, args.ranks, rpr, args.calibrate_steps, developed=args.developed,
                    coarsen=args.coarsen)
     est["ranks_per_run_source"] = source
+    est.update({k: plan.config[k] for k in ("design", "holdout") if k in plan.config})
     if args.json:
         print(json.dumps(est, indent=1))
         return 0
@@ -246,6 +247,16 @@ def run_plan(args) -> int:
           f"{est['splits']['test']} trajectories")
     print(f"grouping: {args.ranks} ranks = {est['groups']} groups × {rpr} ranks per run "
           f"({source}); {est['rounds']} rounds of runs")
+    for what, d in plan.config.get("design", {}).items():
+        print(f"design of the {what.replace('_', ' ')}: {d['method']}, {d['n']} points, "
+              f"seed {d.get('seed', 0)}, over " + ", ".join(
+                  f"{k} [{r['low']:g}, {r['high']:g}]{' (log)' if r.get('scale') == 'log' else ''}"
+                  for k, r in d["ranges"].items()))
+    held = plan.config.get("holdout")
+    if held:
+        print(f"hold-out: {len(held['cells'])} parameter set(s), all their trajectories in "
+              f"{held['split']}: " + "; ".join(
+                  ", ".join(f"{k}={v:g}" for k, v in c.items()) for c in held["cells"]))
     print(f"resolution: simulated {est['resolution']}, stored {est['stored_resolution']}, "
           f"{est['n_frames']} frames every {est['dt_out']}")
     gib = est["disk_bytes"] / 2**30
