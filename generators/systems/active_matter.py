@@ -180,14 +180,15 @@ class ActiveMatter(System):
     )
     options = {"beta": BETA, "d_T": D_T, "d_R": D_R}
     presets = {
-        # tiny: two Well cells (ζ = 1; α = -1, -3) on 32², 10 time units from the Well's
-        # IC: the shear mode (σ ≈ 1.10, 1.55) saturates, the rods align (s = μ1 - μ2
-        # from 0.03 to ~0.95 by t = 10) in bands stirred by a flow of |u| ~ 0.5-2.
-        # (32² resolves ζ = 1; at ζ = 3 or α = -5 the aligned bands need 64².)
+        # tiny: two Well cells (ζ = 1; α = -1, -2) on 32², the Well's 81 frames from its
+        # IC: the shear mode (σ ≈ 1.10, 1.33) saturates by t ≈ 10 (α = -1) and 7 (α = -2),
+        # the rods align (s = μ1 - μ2 from 0.03 to ~0.98) in bands stirred by a flow of
+        # |u| ~ 0.5-2 for the rest of the run. (32² resolves these; at α = -3 the smallest
+        # eigenvalue of D dips below zero on 32², at ζ = 3 or α = -5 64² is needed.)
         "tiny": dict(resolution=[32, 32], stored_resolution=[32, 32],
-                     time=dict(dt_out=0.25, n_frames=41),
+                     time=dict(dt_out=0.25, n_frames=81),
                      parameters={"product": {"L": [10.0], "zeta": [1.0],
-                                             "alpha": [-1.0, -3.0]}},
+                                             "alpha": [-1.0, -2.0]}},
                      initial_conditions={"product": {"ic": ["well"], "ic_seed": [0, 1, 2]}},
                      expected_runs=6),
         "well": dict(resolution=[256, 256], stored_resolution=[256, 256],
