@@ -456,6 +456,16 @@ def _traj_txt(traj) -> str:
     return f", trajectory {traj}" if traj is not None else ""
 
 
+def _worst(worst, rel: np.ndarray, tol: float, traj):
+    """The larger of ``worst`` and this trajectory's largest per-frame ``rel`` above
+    ``tol``: (value, trajectory, frame, the frames above tol), or ``worst``."""
+    if (rel > tol).any():
+        k = int(np.argmax(rel))
+        if worst is None or rel[k] > worst[0]:
+            return float(rel[k]), traj, k, np.flatnonzero(rel > tol)
+    return worst
+
+
 def _reg(traj, frames):
     fs = FrameSet.of(frames)
     return fs.region(traj), fs
@@ -638,11 +648,7 @@ def tensor_symmetry(ctx):
             for rec in r["records"]:
                 with np.errstate(all="ignore"):
                     rel = np.where(rec["max"] > 0, rec[key] / rec["max"], 0.0)
-                rel = np.where(np.isfinite(rel), rel, 0.0)
-                if (rel > tol).any():
-                    k = int(np.argmax(rel))
-                    if worst is None or rel[k] > worst[0]:
-                        worst = (float(rel[k]), rec["traj"], k, np.flatnonzero(rel > tol))
+                worst = _worst(worst, np.where(np.isfinite(rel), rel, 0.0), tol, rec["traj"])
             if worst is None:
                 continue
             v, traj, k, bad = worst
@@ -802,11 +808,7 @@ def tensor_trace(ctx):
                         est = np.sqrt((diff**2).mean(axis=1) / t["points"])
                         rms = np.sqrt(t["sumsq"] / t["points"])
                         rel = np.where(rms > 0, est / rms, np.where(est > 0, np.inf, 0.0))
-                rel = np.where(np.isnan(rel), 0.0, rel)
-                if (rel > tol).any():
-                    k = int(np.argmax(rel))
-                    if worst is None or rel[k] > worst[0]:
-                        worst = (float(rel[k]), rec["traj"], k, np.flatnonzero(rel > tol))
+                worst = _worst(worst, np.where(np.isnan(rel), 0.0, rel), tol, rec["traj"])
             if worst is None:
                 continue
             v, traj, k, bad = worst
