@@ -83,11 +83,11 @@ def simulate(tmp_path, alpha, zeta, ic, res=8, dt_out=0.5, n_frames=11, seed=0):
                 f["t0_fields/concentration"][0].astype(np.float64))
 
 
-def plane_wave_rate(tmp_path, alpha, zeta, mode, branch, T=5.0):
+def plane_wave_rate(tmp_path, alpha, zeta, mode, branch, T=5.0, amplitude=1e-4):
     """The growth rate of D's plane-wave eigenvector q (shear: k̂k̂⊥ + k̂⊥k̂, splay:
-    k̂k̂ - k̂⊥k̂⊥) at wavevector 2π mode/L, started at amplitude 1e-4 about c = 1,
+    k̂k̂ - k̂⊥k̂⊥) at wavevector 2π mode/L, started at ``amplitude`` about c = 1,
     D = I/2: the least-squares slope of log |Σ_ij q_ij D̂_ij(k)| over the stored frames."""
-    ic = {"ic": "plane_wave", "amplitude": 1e-4, "mode_x": mode[0], "mode_y": mode[1],
+    ic = {"ic": "plane_wave", "amplitude": amplitude, "mode_x": mode[0], "mode_y": mode[1],
           "branch": branch}
     t, D, _ = simulate(tmp_path, alpha, zeta, ic, dt_out=T / 10)
     n = np.array(mode, float) / np.hypot(*mode)
@@ -104,9 +104,14 @@ def plane_wave_rate(tmp_path, alpha, zeta, mode, branch, T=5.0):
     (-1.0, 1.0, (1, 1), "shear"),   # a Well cell, oblique wave: σ = 1.081
     (-1.0, 1.0, (1, 0), "splay"),   # no flow: σ = ζ - 4 d_R - d_T k² = 0.780
     (2.0, 0.0, (0, 1), "shear"),    # contractile: σ = -0.675
+    (-5.0, 17.0, (1, 0), "shear"),  # the Well's dearest cell: σ = 19.46, σ dt = 0.085
 ])
 def test_growth_rate_matches_linear_theory(tmp_path, alpha, zeta, mode, branch):
-    rate, k = plane_wave_rate(tmp_path, alpha, zeta, mode, branch)
+    """Within 1 % (the largest error, 0.5 %, is the Well corner's: SBDF2 at the preset's
+    step 0.1/(1 + ζ + |α|), over 0.3 time units from amplitude 1e-5)."""
+    fast = zeta > 10
+    rate, k = plane_wave_rate(tmp_path, alpha, zeta, mode, branch, T=0.3 if fast else 5.0,
+                              amplitude=1e-5 if fast else 1e-4)
     assert rate == pytest.approx(growth_rates(alpha, zeta, k)[branch], rel=0.01)
 
 
