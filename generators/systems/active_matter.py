@@ -160,6 +160,11 @@ CARD = SystemCard(
         "dt <= 0.1/(1 + ζ + |α|) (the Well: fixed dt = 3.90625e-4).",
         "Stored on the simulation grid (uniform, periodic); E is stored as computed, "
         "traceless to round-off (the Well stores e22 = -e11).",
+        "Resolution: an aligned state has D's small eigenvalue c·μ2 ≈ c·d_R/(2ζ) "
+        "(1.5e-3 at ζ = 17). At ζ = 17, α = -5 it stays positive on 256² (μ2 ≥ 1.4e-3 "
+        "at t = 1, the closure's near-alignment branch in use) but dips below zero on "
+        "128² (-2.3e-3) and 64² (-0.06): coarse grids need small ζ and |α| (the tiny "
+        "preset: ζ = 1, α ≥ -2 on 32²).",
     ),
 )
 
