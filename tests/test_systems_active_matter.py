@@ -210,3 +210,27 @@ def test_the_validators_trace_checks_see_a_broken_identity(tiny, tmp_path):
     rel = {f.object: f.observed["relative"] for f in rep.findings}
     assert rel["/t2_fields/E"] == pytest.approx(1e-2, rel=0.05)
     assert 0.5 < rel["/t2_fields/D"] / 7.07e-5 < 2  # a sketch's estimate of the RMS
+
+
+def test_trace_invariants_in_cards_load_and_lint():
+    """The shipped Well card and this system's card declare tr D = concentration and a
+    traceless E; a card whose trace names a vector, a traceless scalar or an unknown
+    field is refused (unknown) or warned about, one line each."""
+    import yaml
+    from wellforge.errors import ConfigError
+    from wellforge.schema.cardfile import card_from_mapping, card_to_mapping
+    from wellforge.validate.cards import builtin_card, card_from_data, lint
+
+    for card in (builtin_card(NAME).card, get_system(NAME).card):
+        kinds = {(v.kind, v.field, v.equals) for v in card.invariants}
+        assert {("trace", "D", "concentration"), ("traceless", "E", None)} <= kinds
+    d = yaml.safe_load(yaml.safe_dump(card_to_mapping(get_system(NAME).card)))
+    d["invariants"] = [{"kind": "trace", "field": "D", "equals": "velocity", "tolerance": 1e-5},
+                       {"kind": "traceless", "field": "concentration", "tolerance": 1e-5}]
+    warnings = [m for lvl, m in lint(card_from_data(d, "card")) if lvl == "warning"]
+    assert warnings == [
+        "trace of 'D' equals 'velocity', a t1 field (a trace is a scalar: give a t0 field)",
+        "traceless on 'concentration', a t0 field (only t2 fields are checked)"]
+    d["invariants"][0]["equals"] = "nothing"
+    with pytest.raises(ConfigError, match=r"invariants\[0\]\.equals: 'nothing' is not a field"):
+        card_from_mapping(d)
