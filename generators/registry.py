@@ -13,6 +13,7 @@ from wellforge.errors import ConfigError
 from .system import System
 
 BUILTIN = {
+    "active_matter": "wellforge.generators.systems.active_matter:ActiveMatter",
     "shear_flow": "wellforge.generators.systems.shear_flow:ShearFlow",
     "rayleigh_benard": "wellforge.generators.systems.rayleigh_benard:RayleighBenard",
     "gray_scott_reaction_diffusion":

@@ -47,6 +47,7 @@ class InvariantCard:
     tolerance: float
     doc: str = ""
     bounds: tuple[float | None, float | None] | None = None  # "bounded": (low, high)
+    equals: str | None = None  # "trace": the field the trace equals (None: zero)
 
 
 @dataclass(frozen=True)

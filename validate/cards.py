@@ -56,7 +56,7 @@ VALIDATION_KEYS = ("unknown_bounds",)
 #: kinds of invariants the L4 checks evaluate (others in a card are reported as notes)
 CHECKED_KINDS = ("conserved_mean", "zero_mean", "divergence_free", "symmetric",
                  "antisymmetric", "positive_definite", "non_negative", "bounded",
-                 "energy_non_increasing")
+                 "energy_non_increasing", "trace", "traceless")
 
 
 @dataclass
@@ -359,8 +359,15 @@ def lint(card: Card) -> list[tuple[str, str]]:
                 f"divergence_free on {v.field!r}, a t{f.order} field "
                 "(only vector fields are checked)"
             )
-        if v.kind in ("symmetric", "antisymmetric", "positive_definite") and f.order != 2:
+        if v.kind in ("symmetric", "antisymmetric", "positive_definite", "trace",
+                      "traceless") and f.order != 2:
             warn(f"{v.kind} on {v.field!r}, a t{f.order} field (only t2 fields are checked)")
+        target = getattr(v, "equals", None)
+        if v.kind == "trace" and target is not None and fields[target].order != 0:
+            warn(f"trace of {v.field!r} equals {target!r}, a t{fields[target].order} field "
+                 "(a trace is a scalar: give a t0 field)")
+        if v.kind != "trace" and target is not None:
+            warn(f"{v.kind} of {v.field!r}: 'equals' is only read by 'trace' invariants")
         if (
             v.kind == "bounded"
             and v.bounds is None

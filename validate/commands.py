@@ -173,7 +173,9 @@ def run_check_card(args) -> int:
         out.append(f"  axis {a.name}: {a.kind} on {bounds} ({a.units!r}), {a.bc}"
                    + (f" {a.bc_variant}" if a.bc_variant else "") + vals)
     for v in c.invariants:
-        out.append(f"  invariant {v.kind} {v.field} (tolerance {v.tolerance:g}"
+        out.append(f"  invariant {v.kind} {v.field}"
+                   + (f" = {v.equals}" if getattr(v, "equals", None) else "")
+                   + f" (tolerance {v.tolerance:g}"
                    + (f", bounds {list(v.bounds)}" if v.bounds is not None else "") + ")")
     problems = lint(card)
     out += [f"{lvl}: {msg}" for lvl, msg in problems]

@@ -11,7 +11,15 @@ elsewhere.
 Invariant kinds (a card's ``invariants``; t2 ``@symmetric``/``@antisymmetric`` flags
 count too): ``conserved_mean`` (WF410), ``zero_mean`` (WF411), ``divergence_free``
 (WF412), ``symmetric``/``antisymmetric`` (WF413), ``positive_definite`` (WF414),
-``non_negative``/``bounded`` (WF415), ``energy_non_increasing`` (WF416).
+``non_negative``/``bounded`` (WF415), ``energy_non_increasing`` (WF416), ``traceless``
+and ``trace`` (WF417: tr T = 0, or tr T equal to another field pointwise).
+
+A ``trace`` that equals another field compares two fields, and the pass streams one
+field at a time: each side is reduced to a linear sketch per frame, its projections on
+``SKETCH_K`` fixed pseudo-random Gaussian vectors over the grid points (the same vectors
+for both fields). The projections of tr T − f are the differences of the two sketches,
+and their mean square over the vectors estimates ‖tr T − f‖² (Johnson–Lindenstrauss:
+within a factor ~1.5 either way for 16 vectors, deterministic for a given grid).
 
 Constraints the solver imposes while stepping (divergence-free, zero-mean gauge) are
 checked from the second frame on: the stored initial condition need not satisfy them
@@ -35,6 +43,9 @@ ENERGY_FLOOR = 16 * EPS32
 TENSOR_FLOOR = 4 * EPS32
 DIV_FLOOR = 8 * EPS32
 CURVE_POINTS = 256  # points of a drift curve in the JSON report
+SKETCH_K = 16  # projections of a trace sketch
+SKETCH_SEED = 417
+SKETCH_MAX_BYTES = 64 << 20  # the projection vectors of larger frames are not kept
 
 
 def _nt(field) -> int:
@@ -277,12 +288,66 @@ def _div_sphere(x: np.ndarray, p) -> tuple:
     return np.sqrt(div), np.sqrt(grad), np.sqrt(norm)
 
 
+def _sketch_vectors(p, rows: slice | None) -> np.ndarray:
+    """The (points, SKETCH_K) float64 Gaussian projection vectors of the file's grid, for
+    the points of ``rows`` of the first axis (all: None); drawn per row of the first axis
+    from a seeded generator, so any slab gets the same vectors; kept for frames up to
+    ``SKETCH_MAX_BYTES``."""
+    n0 = p.axes[0].n
+    per_row = int(np.prod([a.n for a in p.axes[1:]]))
+    if n0 * per_row * SKETCH_K * 8 <= SKETCH_MAX_BYTES:
+        W = p.memo.get("sketch")
+        if W is None:
+            W = p.memo["sketch"] = _draw_rows(range(n0), per_row)
+        return W if rows is None else W.reshape(n0, per_row, SKETCH_K)[rows].reshape(
+            -1, SKETCH_K)
+    return _draw_rows(range(n0)[rows or slice(None)], per_row)
+
+
+def _draw_rows(rows, per_row: int) -> np.ndarray:
+    return np.concatenate([np.random.default_rng((SKETCH_SEED, r)).standard_normal(
+        (per_row, SKETCH_K)) for r in rows])
+
+
+def _sketch(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per frame, the projections of x (nf, points) on the columns of W, in float64."""
+    return np.stack([x[i].astype(np.float64) @ W for i in range(x.shape[0])])
+
+
+def _trace_targets(ctx) -> set[str]:
+    return {v.equals for invs in ctx.physics.invariants.values() for v in invs
+            if v.kind == "trace" and v.equals is not None}
+
+
+@reducer("trace_target")
+class TraceTarget(_PerTrajectory):
+    """A t0 field that a t2 field's trace equals: per frame, its sketch (the projections
+    ``_sketch_vectors``) and its mean square over the grid points."""
+
+    @staticmethod
+    def wants(ctx, field):
+        return (field.order == 0 and ctx.physics.frame_matches(field)
+                and field.path in _trace_targets(ctx))
+
+    def block(self, blk):
+        if self.acc is None:
+            self.acc = {"sketch": np.zeros((self.nt, SKETCH_K)), "sumsq": np.zeros(self.nt),
+                        "points": 0}
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        x = blk.data.reshape(blk.nf, -1)
+        self.acc["sketch"][sl] += _sketch(x, _sketch_vectors(self.ctx.physics, blk.rows))
+        self.acc["sumsq"][sl] += blk.stats.sumsq[:, 0]
+        if blk.t0 == 0:
+            self.acc["points"] += x.shape[1]
+
+
 @reducer("tensor")
 class Tensor(_PerTrajectory):
     """t2 fields: per frame, the largest |T − Tᵀ| and |T + Tᵀ| (entrywise), the largest
-    |T|, and the smallest eigenvalue of the symmetric part."""
+    |T|, the smallest eigenvalue of the symmetric part, the largest |tr T| and the
+    sketch of tr T (for a ``trace`` that equals another field)."""
 
-    KINDS = ("symmetric", "antisymmetric", "positive_definite")
+    KINDS = ("symmetric", "antisymmetric", "positive_definite", "trace", "traceless")
 
     @staticmethod
     def wants(ctx, field):
@@ -291,7 +356,8 @@ class Tensor(_PerTrajectory):
     def block(self, blk):
         if self.acc is None:
             self.acc = {"asym": np.zeros(self.nt), "sym": np.zeros(self.nt),
-                        "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf)}
+                        "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf),
+                        "trace": np.zeros(self.nt), "sketch": np.zeros((self.nt, SKETCH_K))}
         D = self.D
         nf = blk.nf
         T = blk.data.reshape(nf, -1, D * D)
@@ -314,6 +380,13 @@ class Tensor(_PerTrajectory):
                 np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
             if "positive_definite" in kinds:
                 np.minimum(a["eig"][sl], _min_eig(T, D), out=a["eig"][sl])
+            if kinds & {"trace", "traceless"}:
+                tr = T[:, :, 0].copy()
+                for i in range(1, D):
+                    tr += T[:, :, i * D + i]
+                np.maximum(a["trace"][sl], _absmax(tr), out=a["trace"][sl])
+                if any(v.equals for v in self.ctx.physics.for_field(self.field.path, "trace")):
+                    a["sketch"][sl] += _sketch(tr, _sketch_vectors(self.ctx.physics, blk.rows))
 
 
 def _absmax(x: np.ndarray) -> np.ndarray:
@@ -381,6 +454,16 @@ def _curve(ctx, traj, values: np.ndarray, what: str) -> dict:
 
 def _traj_txt(traj) -> str:
     return f", trajectory {traj}" if traj is not None else ""
+
+
+def _worst(worst, rel: np.ndarray, tol: float, traj):
+    """The larger of ``worst`` and this trajectory's largest per-frame ``rel`` above
+    ``tol``: (value, trajectory, frame, the frames above tol), or ``worst``."""
+    if (rel > tol).any():
+        k = int(np.argmax(rel))
+        if worst is None or rel[k] > worst[0]:
+            return float(rel[k]), traj, k, np.flatnonzero(rel > tol)
+    return worst
 
 
 def _reg(traj, frames):
@@ -565,11 +648,7 @@ def tensor_symmetry(ctx):
             for rec in r["records"]:
                 with np.errstate(all="ignore"):
                     rel = np.where(rec["max"] > 0, rec[key] / rec["max"], 0.0)
-                rel = np.where(np.isfinite(rel), rel, 0.0)
-                if (rel > tol).any():
-                    k = int(np.argmax(rel))
-                    if worst is None or rel[k] > worst[0]:
-                        worst = (float(rel[k]), rec["traj"], k, np.flatnonzero(rel > tol))
+                worst = _worst(worst, np.where(np.isfinite(rel), rel, 0.0), tol, rec["traj"])
             if worst is None:
                 continue
             v, traj, k, bad = worst
@@ -696,3 +775,51 @@ def energy_non_increasing(ctx):
                     f"beyond {tol:.2g}", expected=f"relative growth <= {tol:.2g}",
                     observed={"growth": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, E, "energy (area mean of |u|^2/2)"))
+
+
+@check("WF417", level=4, severity="error", needs=("tensor", "trace_target"),
+       fix="store the tensor whose trace the card fixes (a strain rate's is the velocity's "
+           "divergence, a second moment's the concentration), or correct the card")
+def tensor_trace(ctx):
+    """A t2 field declared traceless, or with a trace equal to another field, is not.
+
+    Traceless: max |tr T| / max |T| per frame above the tolerance. ``trace`` equal to a
+    t0 field f: ‖tr T − f‖ / ‖f‖ per frame (grid-point RMS; the difference estimated
+    from the two fields' sketches) above the tolerance. Both at least 4 ε32."""
+    p = ctx.physics
+    targets = ctx.results.get("trace_target", {})
+    for f, r in field_results(ctx, "tensor"):
+        for inv in p.for_field(f.path, "trace", "traceless"):
+            tol = max(inv.tolerance, TENSOR_FLOOR)
+            target = targets.get(inv.equals) if inv.equals else None
+            if inv.equals and target is None:
+                continue  # not on the file's grid: no sketch
+            by_traj = {rec["traj"]: rec for rec in target["records"]} if target else {}
+            worst = None
+            for rec in r["records"]:
+                with np.errstate(all="ignore"):
+                    if target is None:
+                        rel = np.where(rec["max"] > 0, rec["trace"] / rec["max"], 0.0)
+                    else:
+                        t = by_traj.get(rec["traj"])
+                        if t is None or not t["points"]:
+                            continue
+                        diff = rec["sketch"] - t["sketch"]
+                        est = np.sqrt((diff**2).mean(axis=1) / t["points"])
+                        rms = np.sqrt(t["sumsq"] / t["points"])
+                        rel = np.where(rms > 0, est / rms, np.where(est > 0, np.inf, 0.0))
+                worst = _worst(worst, np.where(np.isnan(rel), 0.0, rel), tol, rec["traj"])
+            if worst is None:
+                continue
+            v, traj, k, bad = worst
+            reg, fs = _reg(traj, bad)
+            if inv.equals:
+                name = inv.equals.rsplit("/", 1)[-1]
+                what = (f"declared tr T = {name} ({inv.source}) but |tr T - {name}| (RMS) "
+                        f"reaches {v:.2g} of the RMS of {name}")
+            else:
+                what = (f"declared {inv.kind} ({inv.source}) but |tr T| reaches {v:.2g} of "
+                        "max|T|")
+            yield Issue(f.path, f"{what} at {ctx.time_at(traj, k)}{_traj_txt(traj)} "
+                        f"({fs.count} frame(s))", expected=f"<= {tol:.2g}",
+                        observed={"relative": v, "frame": k}, region=reg)
