@@ -28,7 +28,7 @@ from wellforge.errors import ConfigError
 logger = logging.getLogger("wellforge.pack")
 PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "solver_reused", "build_s",
                   "stationary",
-                  "stationary_time", "replaced")
+                  "stationary_time", "replaced", "flow_state", "flow_diagnostics")
 
 
 def packed_run_ids(path: str) -> list[str] | None:

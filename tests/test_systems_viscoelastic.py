@@ -181,3 +181,52 @@ def test_conformation_stays_symmetric_positive_definite(tiny):
             assert (tr + czz).max() < Lmax**2 + 3
             frames += C.shape[0] * C.shape[1]
     assert frames >= 3 * 8
+
+
+# -- the state a trajectory ends in ---------------------------------------------------------
+
+def _frames(amplitudes, nx=16, ny=12, phase_speed=0.3, times=None):
+    """Velocity frames: the laminar profile plus an x-dependent wave of the given
+    amplitudes travelling at ``phase_speed``."""
+    from wellforge.generators.systems.viscoelastic_instability import FlowState
+
+    times = np.arange(len(amplitudes), dtype=float) if times is None else times
+    x = np.linspace(0, 2 * np.pi, nx, endpoint=False)[:, None]
+    y = np.linspace(-1, 1, ny)[None, :]
+    state = FlowState("uniform", times)
+    for k, (a, t) in enumerate(zip(amplitudes, times)):
+        u = np.zeros((nx, ny, 2))
+        u[..., 0] = 1 - y**2 + a * np.cos(x - phase_speed * t) * (1 - y**2)
+        u[..., 1] = a * np.sin(x - phase_speed * t) * (1 - y**2) ** 2
+        state.update(k, {"velocity": u.astype(np.float32)})
+    return state.classify()
+
+
+def test_flow_state_classification():
+    """Laminar (no x-dependence; or a decaying wave), a steady travelling wave (constant
+    perturbation energy: the arrowhead's signature) and a wave of irregular amplitude."""
+    rng = np.random.default_rng(4)
+    assert _frames(np.zeros(10))[0] == "laminar"
+    assert _frames(0.1 * np.exp(-0.2 * np.arange(10)))[0] == "laminar"
+    state, diag = _frames(np.full(10, 0.1))
+    assert state == "steady_arrowhead" and abs(diag["relative_change"]) < 1e-6
+    state, diag = _frames(0.1 * (1 + 0.5 * rng.standard_normal(10)))
+    assert state == "chaotic" and diag["relative_scatter"] > 0.1
+    assert _frames(0.01 * np.exp(0.2 * np.arange(10)))[0] == "chaotic"  # still growing
+
+
+def test_tiny_trajectories_record_their_flow_state(tiny):
+    """At Re = 1000, Wi = 5 the blowing/suction and noise perturbations decay: every tiny
+    trajectory is classified laminar, with its diagnostics in the provenance."""
+    from wellforge.schema.reader import read_provenance
+
+    states = []
+    for s in SPLITS:
+        for p in split_files(tiny(NAME), s):
+            with h5py.File(p) as f:
+                pv = read_provenance(f)
+                assert len(pv["flow_state"]) == len(pv["flow_diagnostics"]) == \
+                    int(f.attrs["n_trajectories"])
+                states += pv["flow_state"]
+                assert all(d["relative_change"] < 0 for d in pv["flow_diagnostics"])
+    assert states == ["laminar"] * 3

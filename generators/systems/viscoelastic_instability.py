@@ -27,6 +27,7 @@ from functools import lru_cache
 import numpy as np
 from scipy.optimize import brentq
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
+from wellforge.schema.grids import chebyshev_nodes
 
 from ..system import BuildContext, CFLSettings, ICParam, Setup, System
 from .ic import global_rms, smooth_noise
@@ -171,6 +172,78 @@ def _invert_monotone(func, target, iterations: int = 64):
     return np.sign(target) * 0.5 * (lo + hi)
 
 
+# -- the state a trajectory ends in ----------------------------------------------------------
+FLOW_STATES = ("laminar", "steady_arrowhead", "chaotic")
+
+
+class FlowState:
+    """Classify a trajectory's final state from its stored velocity frames.
+
+    Diagnostic: the perturbation kinetic energy E'(t) = ½⟨|u − ⟨u⟩_x|²⟩ (deviation from the
+    x-average: the laminar state is x-independent) relative to the kinetic energy ½⟨|u|²⟩
+    (⟨·⟩: trapezoidal average over the stored grid), on the last half of the frames:
+
+    - ``laminar``: E'/E < ``laminar_below`` throughout, or E' decays (the least-squares
+      fit of log E' falls by more than ``steady_rtol`` over the window and varies about the
+      fit by less than ``chaotic_above``): on its way back to the laminar state;
+    - ``steady_arrowhead``: E' constant to ``steady_rtol`` (its fit changes, and it varies
+      about it, by less): a travelling wave, steady in its own frame (the SAR);
+    - ``chaotic``: otherwise (EIT; also a perturbation still growing at the end).
+    """
+
+    laminar_below = 1e-6
+    steady_rtol = 0.02
+    chaotic_above = 0.1
+
+    def __init__(self, y_grid: str, times: np.ndarray):
+        self.y_grid, self.times = y_grid, np.asarray(times, dtype=float)
+        self.y: np.ndarray | None = None  # the stored y grid, from the first frame's size
+        self.energy: list[float] = []
+        self.perturbation: list[float] = []
+
+    def _average(self, density: np.ndarray) -> float:  # density (Nx, Ny)
+        return float(np.trapezoid(density.mean(axis=0), self.y) / (self.y[-1] - self.y[0]))
+
+    def update(self, k: int, frame: dict[str, np.ndarray]) -> None:
+        u = np.asarray(frame["velocity"], dtype=np.float64)
+        if self.y is None:
+            n = u.shape[1]
+            self.y = (np.linspace(-1, 1, n) if self.y_grid == "uniform"
+                      else chebyshev_nodes(n, -1.0, 1.0))
+        du = u - u.mean(axis=0, keepdims=True)
+        self.energy.append(0.5 * self._average(np.sum(u**2, axis=-1)))
+        self.perturbation.append(0.5 * self._average(np.sum(du**2, axis=-1)))
+
+    def classify(self) -> tuple[str, dict]:
+        e = np.asarray(self.perturbation) / max(np.mean(self.energy), 1e-300)
+        start = len(e) // 2 if len(e) >= 4 else 0
+        tail, t = e[start:], self.times[start:len(e)]
+        log_e = np.log(np.maximum(tail, 1e-300))
+        if tail.size > 1:
+            slope, icept = np.polyfit(t, log_e, 1)
+            change = float(np.expm1(slope * (t[-1] - t[0])))  # relative change of the fit
+            scatter = float(np.std(log_e - (slope * t + icept)))  # about the fit
+        else:
+            change, scatter = 0.0, 0.0
+        if tail.max() < self.laminar_below or (change < -self.steady_rtol
+                                                and scatter < self.chaotic_above):
+            state = "laminar"
+        elif abs(change) <= self.steady_rtol and scatter <= self.steady_rtol:
+            state = "steady_arrowhead"
+        else:
+            state = "chaotic"
+        return state, {"perturbation_energy_mean": float(np.mean(tail)),
+                       "perturbation_energy_final": float(e[-1]),
+                       "relative_change": change, "relative_scatter": scatter,
+                       "window": [float(t[0]), float(t[-1])],
+                       "laminar_below": self.laminar_below, "steady_rtol": self.steady_rtol,
+                       "chaotic_above": self.chaotic_above}
+
+    def record(self) -> dict:
+        state, diagnostics = self.classify()
+        return {"flow_state": [state], "flow_diagnostics": [diagnostics]}
+
+
 class ViscoelasticInstability(System):
     name = "viscoelastic_instability"
     card = CARD
@@ -218,6 +291,9 @@ class ViscoelasticInstability(System):
 
         if params.get("beta", 0.5) == 0 and params.get("Re", 1.0) == 0:
             raise ConfigError("Re = 0 with beta = 0 leaves no equation for u: give beta > 0")
+
+    def diagnostics(self, ctx: BuildContext, times: np.ndarray) -> FlowState:
+        return FlowState(ctx.options.get("y_grid", "chebyshev"), times)
 
     def build(self, ctx: BuildContext) -> Setup:
         import dedalus.public as d3
