@@ -230,3 +230,47 @@ def test_tiny_trajectories_record_their_flow_state(tiny):
                 states += pv["flow_state"]
                 assert all(d["relative_change"] < 0 for d in pv["flow_diagnostics"])
     assert states == ["laminar"] * 3
+
+
+# -- per-trajectory time arrays (the Well's viscoelastic files) ----------------------------
+
+@pytest.mark.slow
+def test_per_trajectory_time_arrays(tmp_path, capsys):
+    """Runs of one file with different spin-ups (IC parameter ``spinup``): the packed file's
+    dimensions/time is (n_traj, T), sample-varying, each row that run's exact times; the
+    file validates clean, loads in the Well's WellDataset (time grids per sample) and
+    passes the Well's formatting rules."""
+    import yaml
+    from wellforge.cli import main
+
+    from .spec_rules import assert_spec_rules
+    from .well_loader import require_well
+
+    cfg = {"system": NAME, "preset": "tiny", "splits": {"train": 1.0, "valid": 0.0, "test": 0.0},
+           "time": {"dt_out": 0.5, "n_frames": 4, "spinup": 1.0},
+           "initial_conditions": {"zip": {"ic": ["laminar", "laminar"],
+                                          "amplitude": [0.01, 0.01], "spinup": [1.0, 2.25]}},
+           "expected_runs": 2}
+    path = tmp_path / "cfg.yaml"
+    path.write_text(yaml.safe_dump(cfg))
+    assert main(["generate", str(path), "--out", str(tmp_path), "--no-progress"]) == 0
+    root = str(tmp_path / NAME)
+    (p,) = split_files(root, "train")
+    assert_spec_rules(p)
+    with h5py.File(p) as f:
+        t = f["dimensions/time"]
+        assert t.shape == (2, 4) and bool(t.attrs["sample_varying"])
+        assert np.allclose(t[()], [1.0 + 0.5 * np.arange(4), 2.25 + 0.5 * np.arange(4)],
+                           atol=1e-6)
+    capsys.readouterr()
+    assert main(["validate", p, "--fail-on", "warning"]) == 0, capsys.readouterr().out
+    require_well()
+    from the_well.data import WellDataset
+
+    ds = WellDataset(path=root, well_split_name="train", n_steps_input=1, n_steps_output=1,
+                     use_normalization=False)
+    assert len(ds) == 2 * 3
+    for i in (0, 3):
+        assert np.allclose(ds[i]["input_time_grid"].numpy(), [0.0])  # normalised per window
+    starts = [float(np.asarray(h5py.File(p)["dimensions/time"][j, 0])) for j in (0, 1)]
+    assert starts == [1.0, 2.25]

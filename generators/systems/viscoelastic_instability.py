@@ -255,6 +255,9 @@ class ViscoelasticInstability(System):
                 low=1, high=64),
         ICParam("phase", 0.0, "blowing/suction phase φ", low=0.0, high=2 * math.pi),
         ICParam("noise_seed", None, "noise seed (default: the run's seed)"),
+        ICParam("spinup", None, "this run's spin-up (default: the config's time.spinup); "
+                "runs of one file with different spin-ups store a per-trajectory time",
+                low=0.0, high=1e6),
     )
     options = {"y_grid": "chebyshev", "blowing_time": 1.0}
     option_choices = {"y_grid": ("chebyshev", "uniform")}
