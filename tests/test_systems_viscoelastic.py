@@ -110,7 +110,7 @@ def test_laminar_state_with_polymer_diffusion_is_nearly_fixed():
 ORSZAG_RE, ORSZAG_ALPHA = 5772.22, 1.02056
 
 
-def least_stable(Re, alpha, N=96):
+def least_stable(Re, alpha, N=96, mode=False):
     """Eigenvalue of largest real part of the system's momentum equations at beta = 1,
     linearised about its laminar state (U = 1 - y^2 from ``Laminar``) for perturbations
     ∝ exp(i alpha x + s t): Re (s u + U i alpha u + v U' e_x) + grad p = lap u,
@@ -143,9 +143,14 @@ def least_stable(Re, alpha, N=96):
     problem.add_equation("v(y=1) = 0")
     solver = problem.build_solver()
     solver.solve_dense(solver.subproblems[0])
-    ev = solver.eigenvalues[np.isfinite(solver.eigenvalues)]
-    ev = ev[np.abs(ev) < 1e3]
-    return ev[np.argmax(ev.real)]
+    ev = np.where(np.isfinite(solver.eigenvalues) & (np.abs(solver.eigenvalues) < 1e3),
+                  solver.eigenvalues, -np.inf)
+    k = int(np.argmax(ev.real))
+    if not mode:
+        return ev[k]
+    solver.set_state(k, solver.subsystems[0])
+    u.change_scales(1), v.change_scales(1)
+    return ev[k], np.array(u["g"]), np.array(v["g"])
 
 
 def test_newtonian_limit_least_stable_mode_brackets_orszag():
@@ -159,6 +164,36 @@ def test_newtonian_limit_least_stable_mode_brackets_orszag():
     assert abs(at.real) < 0.1 * min(-below.real, above.real)
     assert -at.imag / ORSZAG_ALPHA == pytest.approx(0.26400, abs=2e-5)
     assert least_stable(ORSZAG_RE, 1.0).real < 0  # the 2π box's alpha = 1: Re_c 5814.8
+    # Orszag's eigenvalue at Re = 10^4, alpha = 1: c = 0.23752649 + 0.00373967 i
+    c = 1j * least_stable(1e4, 1.0) / 1.0
+    assert c.real == pytest.approx(0.23752649, abs=1e-7)
+    assert c.imag == pytest.approx(0.00373967, abs=1e-7)
+
+
+def test_system_grows_the_unstable_mode_at_its_eigenvalue():
+    """The system itself (beta = 1, Re = 10^4, its 2π box: alpha = 1), started from the
+    laminar state plus 1e-6 of the least stable eigenmode of ``least_stable`` (on the same
+    Chebyshev grid), grows its perturbation energy at 2 Re(s) = 2 × 0.00373967 (1 %)."""
+    s, uh, vh = least_stable(1e4, 1.0, N=64, mode=True)
+    st = _stepper(dict(Re=1e4, Wi=1.0, beta=1.0, epsilon=0.0, Lmax=70.0),
+                  {"ic": "laminar", "amplitude": 0.0}, (8, 64))
+    u = next(f for f in st.solver.state if f.name == "u")
+    u.change_scales(1)
+    x = u.domain.bases[0].global_grid(st.solver.dist, 1).reshape(-1, 1)
+    scale = 1e-6 / np.max(np.abs(uh))
+    u["g"][0] += scale * np.real(uh[None, :] * np.exp(1j * x))
+    u["g"][1] += scale * np.real(vh[None, :] * np.exp(1j * x))
+
+    def energy():
+        u.change_scales(1)
+        du = u["g"] - u["g"].mean(axis=1, keepdims=True)
+        return float(np.sum(du**2))
+
+    e0, T, dt = energy(), 10.0, 0.02
+    for _ in range(int(round(T / dt))):
+        st.solver.step(dt)
+    rate = np.log(energy() / e0) / (2 * T)
+    assert rate == pytest.approx(s.real, rel=1e-2)
 
 
 # -- the tiny dataset ---------------------------------------------------------------------
