@@ -309,3 +309,21 @@ def test_per_trajectory_time_arrays(tmp_path, capsys):
         assert np.allclose(ds[i]["input_time_grid"].numpy(), [0.0])  # normalised per window
     starts = [float(np.asarray(h5py.File(p)["dimensions/time"][j, 0])) for j in (0, 1)]
     assert starts == [1.0, 2.25]
+
+
+def test_well_preset_is_the_wells_dataset():
+    """The well preset: the Well's single parameter set (the card's well_values), its
+    512 × 512 stored grid (y uniform, as the README says), frames every time unit; the
+    tiny preset is at reduced Wi and resolution."""
+    from wellforge.generators.config import build_plan, merge_config
+
+    system = get_system(NAME)
+    plan = build_plan(system, merge_config(system, "well", None, None))
+    want = {p.name: p.well_values[0] for p in system.card.parameters}
+    assert want == {"Re": 1000.0, "Wi": 50.0, "beta": 0.9, "epsilon": 2e-6, "Lmax": 70.0}
+    assert all(r.params == want for r in plan.runs) and len(plan.runs) == 36
+    r = plan.runs[0]
+    assert r.stored_resolution == (512, 512) and r.dt_out == 1.0
+    assert r.options["y_grid"] == "uniform"
+    tiny = build_plan(system, merge_config(system, "tiny", None, None)).runs
+    assert all(t.params["Wi"] < want["Wi"] and np.prod(t.resolution) < 512**2 for t in tiny)

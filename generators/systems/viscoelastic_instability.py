@@ -93,8 +93,11 @@ CARD = SystemCard(
         "noise of rms 'amplitude'. IC 'blowing_suction' (the Well's route to EIT): the "
         "laminar state and a wall-normal velocity v(x, y=±1, t) = A (t/τ) e^(1-t/τ) "
         "sin(k x + φ) at both walls (peak A at t = τ, option blowing_time).",
-        "Each trajectory's final state is classified (laminar / steady / chaotic) from the "
-        "perturbation kinetic energy of its stored frames; see provenance 'flow_state'.",
+        "Each trajectory's final state is classified (laminar / steady_arrowhead / chaotic) "
+        "from the perturbation kinetic energy of its stored frames (last half): provenance "
+        "'flow_state' and 'flow_diagnostics' (thresholds included).",
+        "Time is per trajectory (dimensions/time of shape (n_traj, T), as in the Well's files) "
+        "when the runs of a file have different spin-ups (IC parameter 'spinup').",
     ),
 )
 
