@@ -307,8 +307,15 @@ def test_per_trajectory_time_arrays(tmp_path, capsys):
     assert len(ds) == 2 * 3
     for i in (0, 3):
         assert np.allclose(ds[i]["input_time_grid"].numpy(), [0.0])  # normalised per window
-    starts = [float(np.asarray(h5py.File(p)["dimensions/time"][j, 0])) for j in (0, 1)]
-    assert starts == [1.0, 2.25]
+    # wellforge info and plot read it: the second trajectory's panels at its own times
+    assert main(["info", p]) == 0 and "per trajectory" in capsys.readouterr().out
+    from wellforge.schema.plot import render
+
+    for traj, t0 in ((0, "t = 1"), (1, "t = 2.25")):
+        fig = render(p, "C", traj=traj, times=[0, -1])
+        assert [ax.get_title() for ax in fig.axes[:2]] == [t0, f"t = {float(t0[4:]) + 1.5:g}"]
+    png = str(tmp_path / "c.png")
+    assert main(["plot", p, "--field", "C", "--traj", "1", "--out", png]) == 0
 
 
 def test_well_preset_is_the_wells_dataset():
