@@ -332,5 +332,7 @@ def test_well_preset_is_the_wells_dataset():
     r = plan.runs[0]
     assert r.stored_resolution == (512, 512) and r.dt_out == 1.0
     assert r.options["y_grid"] == "uniform"
+    starts = {float(r.times[0]) for r in plan.runs}  # per-trajectory times, as the Well's
+    assert len(starts) == 9 and min(starts) >= 100.0
     tiny = build_plan(system, merge_config(system, "tiny", None, None)).runs
     assert all(t.params["Wi"] < want["Wi"] and np.prod(t.resolution) < 512**2 for t in tiny)

@@ -277,18 +277,20 @@ class ViscoelasticInstability(System):
                          "amplitude": [0.05, 0.1, 0.01], "wavenumber": [1, 2, 1]}},
                      expected_runs=3),
         # the Well's parameters and stored grid; its EIT class (34 trajectories of 60
-        # frames, stored every time unit); the spin-up is not stated by the Well: ours lets
-        # the blowing/suction pulse (τ = 1) and its transient pass
+        # frames, stored every time unit, each at its own times); the spin-up is not stated
+        # by the Well: ours, 100 to 140, lets the blowing/suction pulse (τ = 1) and its
+        # transient pass, and differs between runs (a per-trajectory time, as the Well's)
         "well": dict(resolution=[512, 512], stored_resolution=[512, 512],
                      options={"y_grid": "uniform"},
                      time=dict(dt_out=1.0, n_frames=60, spinup=100.0),
                      parameters={"product": {"Re": [1000.0], "Wi": [50.0], "beta": [0.9],
                                              "epsilon": [2e-6], "Lmax": [70.0]}},
-                     initial_conditions={"product": {"ic": ["blowing_suction"],
-                                                     "amplitude": [0.05, 0.1],
-                                                     "wavenumber": [1, 2],
-                                                     "phase": [0.0, 1.0, 2.0, 3.0, 4.0,
-                                                               5.0, 6.0, 0.5, 1.5]}},
+                     initial_conditions={"list": [
+                         {"ic": "blowing_suction", "amplitude": a, "wavenumber": k,
+                          "phase": phase, "spinup": 100.0 + 5.0 * j}
+                         for a in (0.05, 0.1) for k in (1, 2)
+                         for j, phase in enumerate((0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 0.5,
+                                                    1.5))]},
                      expected_runs=36),
     }
 
