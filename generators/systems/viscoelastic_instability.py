@@ -82,8 +82,8 @@ CARD = SystemCard(
     ),
     notes=(
         "Driving: constant flux ∫u_x dy = 4/3 (the laminar Newtonian flux; the Well's README "
-        "does not state its driving); the mean pressure gradient G(t) is an unknown, "
-        "recorded in the provenance as drag_G.",
+        "does not state its driving); the mean pressure gradient G(t) is a solver unknown "
+        "(the drag; not stored: the stored pressure is the periodic part p).",
         "Polymer boundary condition: the C equations without diffusion at the walls "
         "(README: 'epsilon = 0 at the wall').",
         "y is stored at the Gauss–Chebyshev nodes (the walls are not grid points), or with "
