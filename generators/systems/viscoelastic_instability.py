@@ -265,7 +265,7 @@ class ViscoelasticInstability(System):
     options = {"y_grid": "chebyshev", "blowing_time": 1.0}
     option_choices = {"y_grid": ("chebyshev", "uniform")}
     presets = {
-        # tiny: Wi = 5 at 24 x 32 (the laminar wall value of c_xx is ~140); blowing/suction
+        # tiny: Wi = 5 at 24 x 32 (the laminar wall value of c_xx is ~190); blowing/suction
         # and noise decay back to the laminar state at Re = 1000
         "tiny": dict(resolution=[24, 32], stored_resolution=[24, 32],
                      options={"blowing_time": 0.2},
