@@ -20,15 +20,16 @@ import logging
 import os
 
 import h5py
+import numpy as np
 from wellforge.schema.reader import attr_list, attr_str, bc_values, read_info, read_provenance
 from wellforge.schema.writer import WellWriter
 
-from wellforge.errors import ConfigError
+from wellforge.errors import ConfigError, SchemaError
 
 logger = logging.getLogger("wellforge.pack")
 PER_TRAJECTORY = ("run_ids", "seeds", "ic", "wall_s", "core_s", "solver_reused", "build_s",
                   "stationary",
-                  "stationary_time", "replaced")
+                  "stationary_time", "replaced", "flow_state", "flow_diagnostics")
 
 
 def packed_run_ids(path: str) -> list[str] | None:
@@ -51,6 +52,18 @@ def combine_dt_stats(stats: list[dict]) -> dict:
         if all(k in s for s in stats):
             out[k] = sum(int(s[k]) for s in stats)
     return out
+
+
+def file_time(infos) -> np.ndarray:
+    """The packed file's ``dimensions/time``: the shards' common times (T,), or, where
+    trajectories start at different times, one row per trajectory (n_traj, T)."""
+    times = [np.asarray(i.time, dtype=np.float64).ravel() for i in infos]
+    if all(t.shape == times[0].shape and np.array_equal(t, times[0]) for t in times):
+        return times[0]
+    if len({t.size for t in times}) > 1:
+        raise SchemaError("pack: the runs of one file store different numbers of frames "
+                          f"({sorted({t.size for t in times})}); give them one n_frames")
+    return np.stack(times)
 
 
 def pack_file(shards: list[str], out_path: str) -> str:
@@ -79,8 +92,8 @@ def pack_file(shards: list[str], out_path: str) -> str:
                 per_traj[k] += list(pv.get(k, []))
             if "dt_stats" in pv:
                 dt_stats.append(pv["dt_stats"])
-    with WellWriter(out_path, i0.dataset_name, len(shards), i0.time, time_units=time_units,
-                    grid_type=i0.grid_type) as w:
+    with WellWriter(out_path, i0.dataset_name, len(shards), file_time(infos),
+                    time_units=time_units, grid_type=i0.grid_type) as w:
         for d in i0.spatial_dims:
             w.add_dimension(d, i0.coords[d], units=units[d])
         for n in params:

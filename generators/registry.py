@@ -22,6 +22,8 @@ BUILTIN = {
     "kuramoto_sivashinsky":
         "wellforge.generators.systems.kuramoto_sivashinsky:KuramotoSivashinsky",
     "planetswe": "wellforge.generators.systems.planetswe:PlanetSWE",
+    "viscoelastic_instability":
+        "wellforge.generators.systems.viscoelastic_instability:ViscoelasticInstability",
 }
 
 

@@ -98,7 +98,7 @@ class _Run:
                                 options={**system.options, **spec.options})
         self.steps, self.dts = 0, []
         self.writer: WellWriter | None = None
-        self.monitor = None
+        self.monitor = self.diagnostics = None
 
     # -- 1. the solver ------------------------------------------------------------------
     def _build(self) -> None:
@@ -122,6 +122,7 @@ class _Run:
             self.monitor = StationaryMonitor(self.check, spec.times)
         if not self.leader:
             return
+        self.diagnostics = system.diagnostics(self.ctx, spec.times)
         self.writer = WellWriter(self.out_path, spec.dataset_name, 1, spec.times,
                                  time_units=system.card.time_units,
                                  grid_type=system.card.grid_type)
@@ -150,8 +151,9 @@ class _Run:
                 self.writer.write_frame(0, k, frame)
             except DiskFull as e:
                 problem = ("disk", str(e))
-            if self.monitor is not None:
-                self.monitor.update(k, frame)
+            for watcher in (self.monitor, self.diagnostics):
+                if watcher is not None:
+                    watcher.update(k, frame)
         problem = self.comm.bcast(problem, root=0)
         if problem is not None:
             if problem[0] == "disk":
@@ -242,7 +244,9 @@ class _Run:
             self.writer.set_provenance(run_provenance(
                 self.system, spec, self.seed, self.ctx, self.stepper, self.comm, result,
                 resumed=resumed, stationary=self._stationary_record(verdict),
-                extra=self.extra, factors_before=self.factor_counts))
+                extra={**(self.extra or {}), **(self.diagnostics.record()
+                                                if self.diagnostics is not None else {})},
+                factors_before=self.factor_counts))
             self.writer.close()
             if self.checkpoint is not None:
                 self.checkpoint.remove()

@@ -109,5 +109,11 @@ class System:
         """Reject a parameter combination the card's ranges cannot express (e.g. an integer
         wavenumber) with a ``ConfigError`` naming the key; called when a config is planned."""
 
+    def diagnostics(self, ctx: BuildContext, times: np.ndarray):
+        """A per-trajectory diagnostic of the stored frames, or None (the default): an
+        object with ``update(k, frame)`` (frame ``k`` as stored: field name -> array) and
+        ``record() -> dict`` (per-trajectory provenance entries, as one-element lists)."""
+        return None
+
     def build(self, ctx: BuildContext) -> Setup:  # pragma: no cover - interface
         raise NotImplementedError

@@ -187,7 +187,7 @@ class Plot:
     panel). ``axes`` are the matplotlib axes; ``draw(i)`` shows frame i in panel 0."""
 
     def __init__(self, info, sel, frames, times, *, size, dpi=100, projection="latlon",
-                 aspect=None, slice_=None, panels=True, time_units="", fast=False):
+                 aspect=None, slice_=None, panels=True, time_units="", fast=False, traj=0):
         Figure = _mpl()
         self.info, self.sel = info, sel
         frames, dims, note = _reduce(info, frames, slice_)
@@ -203,7 +203,7 @@ class Plot:
         n = len(times) if panels else 1
         cmap, lo, hi = _norm(frames)
         sph = _sphere_axes(info) if len(dims) == 2 and set(dims) == {"theta", "phi"} else None
-        t_all = info.time if info.time.ndim == 1 else info.time[0]
+        t_all = info.time if info.time.ndim == 1 else info.time[traj]  # per trajectory
         fi = info.field(sel.field)
         units = fi.units if fi.units not in (None, "1") else ""
         self.axes, self.artists = [], []
@@ -335,7 +335,7 @@ def render(path: str, field: str, *, traj: int = 0, times: str | list[int] | Non
         tu = fh["dimensions/time"].attrs.get("units", "")
     return Plot(info, sel, frames, ks, size=size, dpi=dpi, projection=projection,
                 aspect=aspect, slice_=slice_, panels=not gif, time_units=tu,
-                fast=fast)
+                fast=fast, traj=traj)
 
 
 def default_size(info, panels: int) -> tuple[int, int]:
