@@ -78,6 +78,12 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     return result
 
 
+def _number(f) -> float:
+    """The value of a Dedalus field without bases (a volume mean): rank 0 holds it."""
+    data = np.asarray(f["g"]).ravel()
+    return float(data[0]) if data.size else math.nan
+
+
 def replacement_seed(seed: int, attempt: int) -> int:
     """Seed of the ``attempt``-th redraw of a run (deterministic: a resumed sweep redraws
     the same initial conditions)."""
@@ -128,7 +134,8 @@ class _Run:
         coords = [stored_grid(axes[i], stored[i], modes[axes[i].name]) for i in order]
         declare_from_card(self.writer, system.card, coords, spec.params,
                           list(self.stepper.setup.outputs), system=system.name,
-                          param_names=spec.param_names)
+                          param_names=spec.param_names,
+                          diagnostics=list(self.stepper.setup.diagnostics))
 
     # -- 4. one stored frame ----------------------------------------------------------
     def _write_frame(self, k: int, t: float) -> None:
@@ -145,6 +152,13 @@ class _Run:
                     frame[name] = data.astype(np.float32)
                 else:
                     problem = ("nonfinite", f"non-finite values in {name}")
+        for name, expr in self.stepper.setup.diagnostics.items():
+            value = _number(expr.evaluate())
+            if self.leader and problem is None:
+                if np.isfinite(value):
+                    frame[name] = value
+                else:
+                    problem = ("nonfinite", f"non-finite diagnostic {name}")
         if self.leader and problem is None:
             try:
                 self.writer.write_frame(0, k, frame)
