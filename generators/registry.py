@@ -21,6 +21,7 @@ BUILTIN = {
     "kuramoto_sivashinsky":
         "wellforge.generators.systems.kuramoto_sivashinsky:KuramotoSivashinsky",
     "planetswe": "wellforge.generators.systems.planetswe:PlanetSWE",
+    "rayleigh_benard_3d": "wellforge.generators.systems.rayleigh_benard_3d:RayleighBenard3D",
     "taylor_green_3d": "wellforge.generators.systems.taylor_green_3d:TaylorGreen3D",
 }
 
