@@ -102,3 +102,16 @@ def test_one_rank_and_a_2x2_mesh_agree(tmp_path):
         assert np.abs(a[key] - b[key]).max() <= 1e-5 * scale, key
         evolved |= np.abs(a[key][:, -1] - a[key][:, 0]).max() > 1e-2 * scale
     assert evolved
+
+
+def test_plan_reports_the_leaders_frame_memory(tmp_path, capsys):
+    """A 3-D frame gathered on the group leader: the largest field twice in float64 (the
+    ranks' pieces and the global array) and every field's float32 frame."""
+    cfg = tmp_path / "tg.yaml"
+    cfg.write_text(CONFIG)
+    assert main(["plan", str(cfg), "--calibrate-steps", "0", "--json"]) == 0
+    est = json.loads(capsys.readouterr().out)
+    n = 16**3
+    assert est["leader_frame_bytes"] == 2 * 3 * n * 8 + (1 + 3) * n * 4
+    assert main(["plan", str(cfg), "--calibrate-steps", "0"]) == 0
+    assert "memory: the group leader gathers each frame: 0.25 MiB" in capsys.readouterr().out
