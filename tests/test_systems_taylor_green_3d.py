@@ -105,3 +105,17 @@ def test_tiny_dataset_stores_diagnostics_as_time_varying_scalars(tiny):
                 u = f["t1_fields/velocity"][()].astype(np.float64)
                 E = f["scalars/kinetic_energy"][()]
                 assert np.abs((u**2).sum(-1).mean(axis=(2, 3, 4)) / 2 - E).max() < 1e-6
+
+
+def test_the_card_with_diagnostics_round_trips_and_rejects_fields_of_higher_order():
+    from wellforge.schema.cardfile import card_from_mapping, card_json, card_to_mapping
+    from wellforge.errors import ConfigError
+    import json
+
+    card = get_system(NAME).card
+    assert card_from_mapping(json.loads(card_json(card))) == card
+    assert "diagnostics" not in card_to_mapping(get_system("kolmogorov_flow").card)
+    bad = json.loads(card_json(card))
+    bad["diagnostics"][0]["order"] = 1
+    with pytest.raises(ConfigError, match=r"diagnostics\[0\]\.order"):
+        card_from_mapping(bad)
