@@ -60,11 +60,15 @@ def _splits_evenly(mesh: tuple[int, ...], resolution: tuple[int, ...]) -> bool:
 def process_mesh(ranks: int, resolution: tuple[int, ...]) -> tuple[int, ...] | None:
     """The process mesh of a group of ``ranks`` for a grid of ``resolution`` (None for one
     rank): ``dim - 1`` factors of ``ranks``, the most balanced one that splits the grid
-    evenly (3-D, 4 ranks: (2, 2); 2-D: (ranks,)). Refuses a grid that no mesh splits."""
+    evenly (3-D, 4 ranks: (2, 2); 2 ranks: (2, 1); 2-D: (ranks,)). Refuses a grid that no
+    mesh splits."""
     if ranks == 1:
         return None
     dims = len(resolution)
-    meshes = sorted(_factorisations(ranks, dims - 1), key=lambda m: (max(m), m))
+    # the most balanced first; among equals the larger factors first: the later axes stay
+    # local in coefficient space, where the solver couples them (``solver.matrix_coupling``)
+    meshes = sorted(_factorisations(ranks, dims - 1),
+                    key=lambda m: (max(m), tuple(-p for p in m)))
     for mesh in meshes:
         if _splits_evenly(mesh, tuple(resolution)):
             return mesh
