@@ -65,6 +65,9 @@ CARD = SystemCard(
         "u' = curl(A), A = fill_random normal noise (run seed) low-passed to wavenumbers "
         "< k_ic, scaled to RMS 'amplitude' (the realizations of a Reynolds number differ "
         "only there).",
+        "kinetic_energy and dissipation_rate are time-varying scalars (/scalars, (n_traj, T)): "
+        "the Well's WellDataset returns them as input_scalars / output_scalars; its "
+        "downsampler create_mini_well has no rule for them and refuses the files.",
     ),
     diagnostics=(
         FieldCard("kinetic_energy", 0, "1", "E = <|u|²>/2 (volume mean)"),
