@@ -90,10 +90,10 @@ class RayleighBenard3D(System):
                      expected_runs=6),
         "mid": dict(resolution=[128, 128, 32], stored_resolution=[128, 128, 32],
                     time=dict(dt_out=0.25, n_frames=200),
-                    parameters={"product": {"Rayleigh": [1e5, 1e6], "Prandtl": [1.0],
+                    parameters={"product": {"Rayleigh": [1e5, 1e6], "Prandtl": [0.7, 1.0, 7.0],
                                             "aspect": [ASPECT]}},
                     initial_conditions={"product": {"realization": list(range(10))}},
-                    expected_runs=20),
+                    expected_runs=60),
     }
 
     def build(self, ctx: BuildContext) -> Setup:
