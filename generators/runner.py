@@ -29,7 +29,7 @@ from wellforge.errors import DiskFull
 
 from .axes import simulated_axes, stored_order
 from .clock import OutputClock
-from .gather import gather_global
+from .gather import gather_global, pieces
 from .monitor import StationaryMonitor
 from .progress import RunProgress
 from .provenance import run_provenance
@@ -141,10 +141,15 @@ class _Run:
     def _write_frame(self, k: int, t: float) -> None:
         """Gather, check and write stored frame ``k``; every rank of the group takes part
         in every collective and raises the same error (a rank left behind would hang the
-        group)."""
+        group). On several ranks with nothing to resample and no monitor, each field goes
+        to the file one rank's piece at a time (``_write_pieces``: bounded leader memory)."""
         frame, problem = {}, None
+        stream = self.comm.size > 1 and self.resample.identity and self.monitor is None
         for name, expr in self.stepper.setup.outputs.items():
             f = expr if not hasattr(expr, "evaluate") else expr.evaluate()
+            if stream:
+                problem = self._write_pieces(k, name, f, problem)
+                continue
             data = gather_global(f, self.comm)
             if self.leader and problem is None:
                 data = self.resample(data)
@@ -171,6 +176,23 @@ class _Run:
             if problem[0] == "disk":
                 raise DiskFull(problem[1])
             raise RunFailed(problem[1], t)
+
+    def _write_pieces(self, k: int, name: str, f, problem):
+        """Field ``name`` of frame ``k`` written part by part (``gather.pieces``); the
+        leader drains every piece even after a problem, so no rank is left waiting."""
+        from mpi4py import MPI
+
+        f.change_scales(1)
+        bad = not np.all(np.isfinite(np.asarray(f["g"])))
+        if self.comm.allreduce(bad, op=MPI.LOR) and problem is None:
+            problem = ("nonfinite", f"non-finite values in {name}")
+        for region, piece in pieces(f, self.comm):
+            if problem is None:
+                try:
+                    self.writer.write_part(0, k, name, region, piece.astype(np.float32))
+                except DiskFull as e:
+                    problem = ("disk", str(e))
+        return problem
 
     # -- 3. the step loop ---------------------------------------------------------------
     def _step_until_done(self, bar) -> dict | None:

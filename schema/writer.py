@@ -135,6 +135,7 @@ class WellWriter:
         self.scalars: dict[str, tuple[np.ndarray, str, bool, bool]] = {}
         self.fields: dict[str, _Field] = {}
         self.series: dict[str, _Field] = {}  # time-varying scalars, written frame by frame
+        self._parts: dict[tuple, int] = {}  # (field, traj, t) -> points written by write_part
         self.bcs: list[dict] = []
         self.provenance: dict = {}
         self.root_attrs: dict = {}
@@ -356,6 +357,36 @@ class WellWriter:
                 f[where][tuple(idx)] = arr.astype(np.float32, copy=False)
             fl.written[(idx[0] if fl.sample_varying else 0,
                         idx[-1] if fl.time_varying else 0)] = True
+
+    def write_part(self, traj: int, t_index: int, name: str, region: tuple[slice, ...],
+                   arr: np.ndarray) -> None:
+        """Write the part ``region`` (slices of the spatial axes) of one frame of a
+        sample- and time-varying field; the frame counts as written once its parts cover
+        it (parts do not overlap: one per rank of a process mesh)."""
+        f = self._open()
+        fl = self.fields.get(name)
+        if fl is None or not (fl.sample_varying and fl.time_varying):
+            raise SchemaError(f"write_part: {name!r} is not a declared sample- and "
+                              "time-varying field")
+        space = self._spatial_shape()
+        where = f"{spec.FIELD_GROUPS[fl.order]}/{name}"
+        if not (0 <= int(traj) < self.n_traj and 0 <= int(t_index) < self.n_time):
+            raise SchemaError(f"{where}: (trajectory, time index) ({traj}, {t_index}) out of "
+                              f"range: the file declares ({self.n_traj}, {self.n_time})")
+        region = tuple(region)
+        want = tuple(len(range(*r.indices(n))) for r, n in zip(region, space)) + \
+            (len(space),) * fl.order
+        arr = np.asarray(arr)
+        if len(region) != len(space) or arr.shape != want:
+            raise SchemaError(f"{where}: part {region} expects shape {want}, given {arr.shape}")
+        self._ensure_space(arr.size * 4)
+        with _io_errors(self.partial):
+            f[where][(int(traj), int(t_index)) + region] = arr.astype(np.float32, copy=False)
+        key = (name, int(traj), int(t_index))
+        self._parts[key] = self._parts.get(key, 0) + int(np.prod(want[:len(space)]))
+        if self._parts[key] >= int(np.prod(space)):
+            fl.written[int(traj), int(t_index)] = True
+            del self._parts[key]
 
     def _write_series(self, f, s: _Field, traj, t_index, value) -> None:
         where = f"scalars/{s.name}"

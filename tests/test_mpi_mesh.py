@@ -107,8 +107,9 @@ def test_one_rank_and_a_2x2_mesh_agree(tmp_path):
 
 
 def test_plan_reports_the_leaders_frame_memory(tmp_path, capsys):
-    """A 3-D frame gathered on the group leader: the largest field twice in float64 (the
-    ranks' pieces and the global array) and every field's float32 frame."""
+    """A 3-D frame gathered on the group leader (one rank, or a resampled frame): the
+    largest field twice in float64 (the ranks' pieces and the global array) and every
+    field's float32 frame; on a mesh without resampling one piece at a time."""
     cfg = tmp_path / "tg.yaml"
     cfg.write_text(CONFIG)
     assert main(["plan", str(cfg), "--calibrate-steps", "0", "--json"]) == 0
@@ -117,3 +118,7 @@ def test_plan_reports_the_leaders_frame_memory(tmp_path, capsys):
     assert est["leader_frame_bytes"] == 2 * 3 * n * 8 + (1 + 3) * n * 4
     assert main(["plan", str(cfg), "--calibrate-steps", "0"]) == 0
     assert "memory: the group leader gathers each frame: 0.25 MiB" in capsys.readouterr().out
+    # on a 2 x 2 mesh, stored as simulated: one rank's piece at a time (float64 + float32)
+    assert main(["plan", str(cfg), "--calibrate-steps", "0", "--json", "--ranks", "4",
+                 "--ranks-per-run", "4"]) == 0
+    assert json.loads(capsys.readouterr().out)["leader_frame_bytes"] == 3 * n // 4 * 12

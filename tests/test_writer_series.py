@@ -62,3 +62,39 @@ def test_a_series_is_declared_once(tmp_path):
         with pytest.raises(SchemaError, match="declared twice"):
             w.add_series(name)
     w.abort()
+
+
+def _field_writer(path):
+    w = WellWriter(str(path), "toy", 1, T)
+    w.add_dimension("x", np.arange(4.0))
+    w.add_dimension("y", np.arange(6.0))
+    w.add_field("u", order=1)
+    w.add_boundary_condition("x", "PERIODIC")
+    w.add_boundary_condition("y", "PERIODIC")
+    return w
+
+
+def test_frames_written_in_parts_are_whole_once_covered(tmp_path):
+    """``write_part``: the pieces of a process mesh (here 2 × 2) land where they belong;
+    a frame counts as written only when its parts cover it."""
+    full = np.random.default_rng(0).normal(size=(3, 4, 6, 2)).astype(np.float32)
+    w = _field_writer(tmp_path / "p.hdf5")
+    for k in range(3):
+        for xs in (slice(0, 2), slice(2, 4)):
+            for ys in (slice(0, 3), slice(3, 6)):
+                w.write_part(0, k, "u", (xs, ys), full[k, xs, ys])
+    w.close()
+    with h5py.File(tmp_path / "p.hdf5") as f:
+        np.testing.assert_array_equal(f["t1_fields/u"][0], full)
+    w = _field_writer(tmp_path / "q.hdf5")
+    for k in range(3):
+        w.write_part(0, k, "u", (slice(0, 4), slice(0, 3)), full[k, :, :3])  # half a frame
+    with pytest.raises(SchemaError, match=r"missing u \(3 frames\)"):
+        w.close()
+
+
+def test_a_part_of_the_wrong_shape_is_refused(tmp_path):
+    w = _field_writer(tmp_path / "r.hdf5")
+    with pytest.raises(SchemaError, match=r"expects shape \(2, 3, 2\)"):
+        w.write_part(0, 0, "u", (slice(0, 2), slice(0, 3)), np.zeros((2, 3)))
+    w.abort()
