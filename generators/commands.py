@@ -262,7 +262,11 @@ def run_plan(args) -> int:
     gib = est["disk_bytes"] / 2**30
     print(f"disk: {gib:.3g} GiB of data, and as much again for the run shards in the work "
           f"directory until 'wellforge clean' (peak {2 * gib:.3g} GiB)")
+    lead = est["leader_frame_bytes"] / 2**20
     cal = est.get("calibration")
+    print(f"memory: the group leader gathers each frame: {lead:.3g} MiB beyond its share"
+          + (f"; the solver about {est['rank_mib']:.0f} MiB per rank ({cal['rss_mib']:.0f} "
+             f"MiB on 1 rank, split over {rpr})" if cal else ""))
     if cal:
         step = ("fixed step: the system has no velocity" if cal["fixed_dt"] else
                 "lower bound: the calibration ran at max_dt" if cal["at_max_dt"] else "")

@@ -76,6 +76,8 @@ def pack_file(shards: list[str], out_path: str) -> str:
         time_units = attr_str(f0["dimensions/time"].attrs["units"])
         params = attr_list(f0.attrs.get("simulation_parameters"))
         scalar_units = {n: attr_str(f0["scalars"][n].attrs["units"]) for n in params}
+        series = {n: attr_str(d.attrs["units"]) for n, d in f0["scalars"].items()
+                  if bool(d.attrs.get("time_varying", False))}  # diagnostics per frame
         bcs = []
         for name, g in f0["boundary_conditions"].items():
             bcs.append((attr_list(g.attrs["associated_dims"])[0], attr_str(g.attrs["bc_type"]),
@@ -100,6 +102,8 @@ def pack_file(shards: list[str], out_path: str) -> str:
             w.add_parameter(n, float(i0.scalars[n]), units=scalar_units[n])
         for fi in i0.fields:
             w.add_field(fi.name, order=fi.order, units=fi.units or "1")
+        for n, u in series.items():
+            w.add_series(n, units=u)
         for dim, bc_type, variant, fields, values in bcs:
             w.add_boundary_condition(dim, bc_type, variant=variant, fields=fields, values=values)
         w.set_root_attrs(**root_extra)
@@ -110,7 +114,8 @@ def pack_file(shards: list[str], out_path: str) -> str:
         for i, p in enumerate(shards):
             with h5py.File(p, "r") as f:
                 for k in range(i0.n_steps):
-                    w.write_frame(i, k, {fi.name: f[fi.path][0, k] for fi in i0.fields})
+                    w.write_frame(i, k, {**{fi.name: f[fi.path][0, k] for fi in i0.fields},
+                                         **{n: f["scalars"][n][0, k] for n in series}})
     return out_path
 
 

@@ -35,7 +35,7 @@ from .pack import pack, pack_one
 from .planning import disk_bytes
 from .run import RunResult, RunSpec
 from .runner import run_trajectory
-from .schedule import CostModel, check_free_space, check_layout
+from .schedule import CostModel, check_free_space, check_layout, process_mesh
 from .solver import SolverCache
 from .workdir import WorkDir, write_json_atomic
 
@@ -223,7 +223,8 @@ def _run_one(plan: SweepPlan, work: WorkDir, spec: RunSpec, group, group_id: int
     label = f"{sweep.prefix()} {plan.system.name} {spec.run_id}" if leader else ""
     try:
         result = run_trajectory(
-            plan.system, spec, work.shard(spec.run_id), comm=group, progress=progress,
+            plan.system, spec, work.shard(spec.run_id), comm=group,
+            mesh=process_mesh(group.size, spec.resolution), progress=progress,
             checkpoint=ckpt, label=label, solvers=solvers,
             provenance={"config": plan.config, "group": group_id, "code": identity})
         return result, None

@@ -24,6 +24,8 @@ BUILTIN = {
     "planetswe": "wellforge.generators.systems.planetswe:PlanetSWE",
     "viscoelastic_instability":
         "wellforge.generators.systems.viscoelastic_instability:ViscoelasticInstability",
+    "rayleigh_benard_3d": "wellforge.generators.systems.rayleigh_benard_3d:RayleighBenard3D",
+    "taylor_green_3d": "wellforge.generators.systems.taylor_green_3d:TaylorGreen3D",
 }
 
 

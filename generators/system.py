@@ -38,6 +38,9 @@ class Setup:
     timestepper: str
     cfl: CFLSettings
     dtype: Any = np.float64
+    #: card diagnostic name -> dedalus expression of a number (no bases, e.g. a volume
+    #: mean ``integ(u@u/2)/V``), stored once per frame as a time-varying scalar
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,14 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
                               f"given {order!r}")
         fields.append(FieldCard(_name(f"{w}.name", f["name"]), int(order),
                                 _units(f"{w}.units", f["units"]), str(f.get("doc", ""))))
+    diagnostics = []
+    for i, f in enumerate(d.get("diagnostics") or []):
+        w = f"{where}.diagnostics[{i}]"
+        _keys(w, f, ("name", "units"), ("order", "doc"))
+        if f.get("order", 0) != 0:
+            raise ConfigError(f"{w}.order: a diagnostic is a scalar per frame (order 0)")
+        diagnostics.append(FieldCard(_name(f"{w}.name", f["name"]), 0,
+                                     _units(f"{w}.units", f["units"]), str(f.get("doc", ""))))
     params = []
     for i, p in enumerate(d.get("parameters") or []):
         w = f"{where}.parameters[{i}]"
@@ -211,7 +219,7 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
         axes=tuple(axes), time_units=_units(f"{where}.time_units", d.get("time_units", "1")),
         grid_type=grid_type, invariants=tuple(invariants),
         references=_strings(f"{where}.references", d.get("references")),
-        notes=_strings(f"{where}.notes", d.get("notes")))
+        notes=_strings(f"{where}.notes", d.get("notes")), diagnostics=tuple(diagnostics))
 
 
 def load_card(path: str | os.PathLike) -> SystemCard:
@@ -241,6 +249,11 @@ def card_to_mapping(card: SystemCard) -> dict:
         else:
             v["bounds"] = list(v["bounds"])
     d["references"], d["notes"] = list(d["references"]), list(d["notes"])
+    if d["diagnostics"]:
+        d["diagnostics"] = [dict(name=f["name"], units=f["units"], doc=f["doc"])
+                            for f in d["diagnostics"]]
+    else:
+        del d["diagnostics"]  # cards without diagnostics read as they always did
     return d
 
 

@@ -612,7 +612,8 @@ def divergence_free(ctx):
                              np.flatnonzero(bad), rel)
         if r.get("skipped"):
             ctx.note(f"{f.path}: frames larger than the block budget: divergence not "
-                     "checked")
+                     "checked (to check it, raise [validate.limits] block_bytes above one "
+                     "frame: 256 MiB for a 256³ vector frame)")
         stride = ctx.options.limits.derivative_stride
         if stride > 1:
             ctx.note(f"{f.path}: divergence checked on one frame in {stride} "
