@@ -58,6 +58,10 @@ class Limits:
     #: derivative-based L4 checks (divergence) on every k-th frame after the first
     #: (1 = every frame; spectral derivatives cost several FFTs per frame)
     derivative_stride: int = 1
+    #: address space a worker process may add while it validates a file (RLIMIT_AS);
+    #: a file that needs more is refused. 0 = half the physical memory split among the
+    #: --jobs workers (at least 1 GiB)
+    memory_bytes: int = 0
 
 
 #: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the

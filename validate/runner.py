@@ -2,21 +2,19 @@
 one streaming pass), then each dataset (L5); filter the findings (select/ignore,
 per-path ignores, baseline) and decide the exit code.
 
-Each file is validated in a forked child process: a crash of the HDF5 library on a
-malformed file, or a hang (with ``timeout``), becomes a WF001 finding for that file
-instead of taking the run down. ``jobs`` children run at once.
+Files are validated in a pool of forked worker processes (``validate.pool``): a crash
+of the HDF5 library on a malformed file, a hang (with ``timeout``) or a file that needs
+more than the memory bound becomes a WF001 refusal of that file instead of taking the
+run down. ``jobs`` workers run at once.
 """
 
 from __future__ import annotations
 
 import fnmatch
+import functools
 import glob
 import logging
-import multiprocessing as mp
-import multiprocessing.connection
 import os
-import signal
-import time
 from dataclasses import dataclass, field
 
 from wellforge.schema.spec import SPLITS
@@ -26,6 +24,7 @@ from wellforge.errors import ConfigError
 from .checks import load_all
 from .context import DatasetContext, FileContext, Options
 from .findings import Finding, Issue, Severity
+from .pool import default_memory, run_pool
 from .registry import INTERNAL_CODE, REGISTRY, Rule, matches, run_check
 from .safe_open import first_line, open_file, preflight, walk
 from .stream import run_stream
@@ -244,22 +243,17 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
                 logging.getLogger(__name__).debug("closing %s: %s", t.path, e)
 
 
-def _child(conn, t, opts, needs):
-    import faulthandler
-
-    faulthandler.disable()  # a crash is reported by the parent as a WF001 finding
-    for var in ("HDF5_VDS_PREFIX", "HDF5_EXT_PREFIX"):
-        os.environ.pop(var, None)
+def _work(t: Target, needs: tuple[str, ...], opts: Options) -> dict:
+    """``validate_file`` in a worker: what escapes the checks becomes an internal finding
+    (a MemoryError goes up to the pool, which refuses the file)."""
     try:
-        res = validate_file(t, opts, needs)
+        return validate_file(t, opts, needs)
+    except MemoryError:
+        raise
     except BaseException as e:  # noqa: BLE001
-        res = {"findings": [_internal(f"validator failed: {type(e).__name__}: {e}", opts,
-                                      t.display, t.logical)],
-               "facts": None, "summary": {}, "refused": False, "notes": []}
-    try:
-        conn.send(res)
-    finally:
-        conn.close()
+        return {"findings": [_internal(f"validator failed: {type(e).__name__}: {e}", opts,
+                                       t.display, t.logical)],
+                "facts": None, "summary": {}, "refused": False, "notes": []}
 
 
 def _refused_result(t: Target, opts: Options, msg: str) -> dict:
@@ -269,48 +263,18 @@ def _refused_result(t: Target, opts: Options, msg: str) -> dict:
 
 def run_files(targets: list[Target], opts: Options, needs: list[tuple[str, ...]]
               ) -> list[dict]:
-    """Validate files (``needs[i]``: reducers the dataset checks want from file i)."""
+    """Validate files (``needs[i]``: reducers the dataset checks want from file i), in a
+    pool of ``opts.jobs`` worker processes (``validate.pool``) unless ``opts.isolate`` is
+    off."""
     if not opts.isolate:
         return [validate_file(t, opts, n) for t, n in zip(targets, needs)]
-    mpc = mp.get_context("fork")
-    results: list[dict | None] = [None] * len(targets)
-    pending = list(enumerate(targets))
-    running: dict = {}
-    while pending or running:
-        while pending and len(running) < max(1, opts.jobs):
-            i, t = pending.pop(0)
-            r, w = mpc.Pipe(duplex=False)
-            p = mpc.Process(target=_child, args=(w, t, opts, needs[i]), daemon=True)
-            p.start()
-            w.close()
-            running[r] = (i, p, time.monotonic())
-        ready = mp.connection.wait(list(running), timeout=0.5)
-        for r in ready:
-            i, p, _ = running.pop(r)
-            try:
-                results[i] = r.recv()
-            except (EOFError, OSError):
-                p.join(5)
-                code = p.exitcode
-                how = (f"signal {signal.Signals(-code).name}" if code is not None and code < 0
-                       else f"exit status {code}")
-                results[i] = _refused_result(targets[i], opts, "the validator's process for "
-                                             f"this file died ({how}) while reading it; "
-                                             "refused")
-            finally:
-                r.close()
-            p.join(5)
-        if opts.timeout:
-            now = time.monotonic()
-            for r, (i, p, t0) in list(running.items()):
-                if now - t0 > opts.timeout:
-                    p.kill()
-                    p.join(5)
-                    r.close()
-                    running.pop(r)
-                    results[i] = _refused_result(targets[i], opts, "validation timed out "
-                                                 f"after {opts.timeout:g} s; refused")
-    return results  # type: ignore[return-value]
+    if not targets:
+        return []
+    jobs = max(1, min(opts.jobs, len(targets)))
+    memory = opts.limits.memory_bytes or default_memory(jobs)
+    return run_pool(functools.partial(_work, opts=opts), list(zip(targets, needs)),
+                    lambda i, why: _refused_result(targets[i], opts, why + "; refused"),
+                    jobs=jobs, timeout=opts.timeout, memory_bytes=memory)
 
 
 # -- a run ------------------------------------------------------------------------------
