@@ -12,6 +12,13 @@ import pytest
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 
+@pytest.fixture(autouse=True)
+def _private_result_cache(tmp_path_factory, monkeypatch):
+    """Each test its own ``wellforge validate`` result cache (never the user's, never a
+    result another test left)."""
+    monkeypatch.setenv("WELLFORGE_CACHE_DIR", str(tmp_path_factory.mktemp("wf-cache")))
+
+
 @pytest.fixture(scope="session")
 def clean_dataset_template(tmp_path_factory):
     from wellforge.schema.synthetic import write_dataset

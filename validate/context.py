@@ -88,6 +88,8 @@ class Options:
     #: a system card for every file of the run (a YAML path or a ``cards.Card``);
     #: None: each file's own (``validate.cards``)
     card: Any = None
+    #: the result cache's directory (``validate.cache``); None: no cache
+    cache: str | None = None
 
 
 @dataclass

@@ -56,6 +56,9 @@ class Report:
     suppressed: int = 0
     #: {"file", "note"}: what a run could not check or assumed (no card, checks skipped)
     notes: list[dict] = field(default_factory=list)
+    #: a slice of a run (``--slice``): index, count, groups and each file's entry for
+    #: the dataset checks that ``merge-reports`` runs; None for a whole run
+    slice: dict | None = None
 
     @property
     def refused(self) -> bool:
@@ -256,9 +259,9 @@ def _work(t: Target, needs: tuple[str, ...], opts: Options) -> dict:
                 "facts": None, "summary": {}, "refused": False, "notes": []}
 
 
-def _refused_result(t: Target, opts: Options, msg: str) -> dict:
+def _refused_result(t: Target, opts: Options, msg: str, lost: bool = False) -> dict:
     f = _finding(REGISTRY["WF001"], Issue("/", msg), opts, t.display, t.logical)
-    return {"findings": [f], "facts": None, "summary": {}, "refused": True}
+    return {"findings": [f], "facts": None, "summary": {}, "refused": True, "lost": lost}
 
 
 def run_files(targets: list[Target], opts: Options, needs: list[tuple[str, ...]]
@@ -270,11 +273,32 @@ def run_files(targets: list[Target], opts: Options, needs: list[tuple[str, ...]]
         return [validate_file(t, opts, n) for t, n in zip(targets, needs)]
     if not targets:
         return []
+    _warm(opts, len(targets))
     jobs = max(1, min(opts.jobs, len(targets)))
     memory = opts.limits.memory_bytes or default_memory(jobs)
     return run_pool(functools.partial(_work, opts=opts), list(zip(targets, needs)),
-                    lambda i, why: _refused_result(targets[i], opts, why + "; refused"),
+                    lambda i, why: _refused_result(targets[i], opts, why + "; refused", True),
                     jobs=jobs, timeout=opts.timeout, memory_bytes=memory)
+
+
+def _cached_run_files(targets: list[Target], opts: Options, needs: list[tuple[str, ...]]
+                      ) -> list[dict]:
+    """``run_files`` for the files the result cache (``opts.cache``) does not hold."""
+    if not opts.cache:
+        return run_files(targets, opts, needs)
+    from .cache import ResultCache, run_key
+
+    cache = ResultCache(opts.cache, run_key(opts, selected_rules(opts, "file")))
+    keys = [cache.key(t, n) for t, n in zip(targets, needs)]
+    results: list[dict | None] = [cache.get(k) for k in keys]
+    todo = [i for i, r in enumerate(results) if r is None]
+    fresh = run_files([targets[i] for i in todo], opts, [needs[i] for i in todo])
+    for i, res in zip(todo, fresh):
+        results[i] = res
+        cache.put(keys[i], res)
+    logging.getLogger("wellforge.validate").debug(
+        "result cache %s: %d of %d file(s) unchanged", opts.cache, cache.hits, len(targets))
+    return results  # type: ignore[return-value]
 
 
 # -- a run ------------------------------------------------------------------------------
@@ -295,62 +319,100 @@ def _suppressed(f: Finding, opts: Options) -> bool:
     return False
 
 
-def _prepare(opts: Options, n_files: int) -> None:
-    """Before the workers fork: load the --card, and for runs of several files the system
-    cards (the shipped YAML cards need pint, ~0.3 s to import: once in the parent rather
-    than once per file)."""
+def _prepare(opts: Options) -> None:
+    """Load the --card (a bad card is a usage error, exit 2)."""
     if opts.level < 2:
         return
-    from .cards import Card, load_card_file, preload
+    from .cards import Card, load_card_file
 
     if opts.card is not None and not isinstance(opts.card, Card):
-        opts.card = load_card_file(str(opts.card))  # a bad card is a usage error (exit 2)
-    if n_files > 1:
+        opts.card = load_card_file(str(opts.card))
+
+
+def _warm(opts: Options, n_files: int) -> None:
+    """Before the workers fork, for runs of several files: load the system cards (the
+    shipped YAML cards need pint, ~0.3 s to import), once in the parent rather than once
+    per worker."""
+    if opts.level >= 2 and n_files > 1:
+        from .cards import preload
+
         preload()
 
 
+def dataset_findings(group: dict, files: list[dict], opts: Options,
+                     rules: list[Rule]) -> list[Finding]:
+    """The dataset checks (L5) of one group (``root``, ``display``, ``dataset_dir``) from
+    its files' entries (path, display, logical, split, facts, summary, refused): the
+    file results of this run, or of the slices ``merge-reports`` joins."""
+    ds = DatasetContext(group["root"], group["display"], opts, files, group["dataset_dir"])
+    out = []
+    for r in rules:
+        issues, err = run_check(r, ds)
+        for where, issue in issues:
+            if isinstance(where, dict):
+                file, logical = where["display"], where["logical"]
+            elif isinstance(where, str):
+                file, logical = os.path.join(group["display"], where), where
+            else:
+                file, logical = group["display"], "."
+            out.append(_finding(r, issue, opts, file, logical))
+        if err:
+            out.append(_internal(err, opts, group["display"], "."))
+    return out
+
+
+def finish(findings: list[Finding], opts: Options, files: int, notes: list[dict],
+           **extra) -> Report:
+    """The report: findings filtered (baseline, per-path ignores) and sorted."""
+    kept = [f for f in findings if not _suppressed(f, opts)]
+    kept.sort(key=Finding.sort_key)
+    return Report(kept, files=files, suppressed=len(findings) - len(kept), notes=notes,
+                  **extra)
+
+
 def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
-             dataset_checks: bool = True) -> Report:
-    """Validate files and dataset directories; the API behind ``wellforge validate``."""
+             dataset_checks: bool = True, part: tuple[int, int] | None = None) -> Report:
+    """Validate files and dataset directories; the API behind ``wellforge validate``.
+
+    ``part`` (I, N): only slice I of N (``validate.slices``); the dataset checks are left
+    to ``merge-reports``, and the report carries each file's entry for them
+    (``Report.slice``)."""
     load_all()
     groups = discover(paths, only)
-    _prepare(opts, sum(len(g.targets) for g in groups))
+    _prepare(opts)
     ds_rules = selected_rules(opts, "dataset") if dataset_checks else []
     needs = tuple(sorted({n for r in ds_rules for n in r.needs}))
     all_targets = [t for g in groups for t in g.targets]
+    group_of = [gi for gi, g in enumerate(groups) for _ in g.targets]
     # reducers for dataset checks only where dataset checks will run
     per_target = [needs if _dataset_group(g) else () for g in groups for _ in g.targets]
-    results = run_files(all_targets, opts, per_target)
-    findings: list[Finding] = [f for res in results for f in res["findings"]]
-    notes = []
-    for t, res in zip(all_targets, results):
-        for n in res.get("notes") or []:
-            notes.append({"file": t.display, "note": n})
-    k = 0
-    for g in groups:
-        files = []
-        for t in g.targets:
-            res = results[k]
-            k += 1
-            files.append({"path": t.path, "display": t.display, "logical": t.logical, "split": t.split,
-                              "facts": res["facts"], "summary": res["summary"],
-                              "refused": res["refused"]})
-        if not ds_rules or not _dataset_group(g):
-            continue
-        ds = DatasetContext(g.root, g.display, opts, files, g.is_dataset_dir)
-        for r in ds_rules:
-            issues, err = run_check(r, ds)
-            for where, issue in issues:
-                if isinstance(where, dict):
-                    file, logical = where["display"], where["logical"]
-                elif isinstance(where, str):
-                    file, logical = os.path.join(g.display, where), where
-                else:
-                    file, logical = g.display, "."
-                findings.append(_finding(r, issue, opts, file, logical))
-            if err:
-                findings.append(_internal(err, opts, g.display, "."))
-    kept = [f for f in findings if not _suppressed(f, opts)]
-    kept.sort(key=Finding.sort_key)
-    return Report(kept, files=len(all_targets), suppressed=len(findings) - len(kept),
-                  notes=notes)
+    chosen = list(range(len(all_targets)))
+    if part is not None:
+        from .slices import assign, options_record
+
+        cut = assign([t.path for t in all_targets], part[1])
+        chosen = [i for i in chosen if cut[i] == part[0]]
+    results = dict(zip(chosen, _cached_run_files([all_targets[i] for i in chosen], opts,
+                                                 [per_target[i] for i in chosen])))
+    findings: list[Finding] = [f for i in chosen for f in results[i]["findings"]]
+    notes = [{"file": all_targets[i].display, "note": n} for i in chosen
+             for n in results[i].get("notes") or []]
+    entries = {}
+    for i in chosen:
+        t, res = all_targets[i], results[i]
+        entries[i] = {"path": t.path, "display": t.display, "logical": t.logical,
+                      "split": t.split, "facts": res["facts"], "summary": res["summary"],
+                      "refused": res["refused"]}
+    infos = [{"root": g.root, "display": g.display, "dataset_dir": g.is_dataset_dir,
+              "n_files": len(g.targets), "dataset_checks": bool(ds_rules) and
+              _dataset_group(g)} for g in groups]
+    if part is not None:
+        return finish(findings, opts, len(chosen), notes, slice={
+            "index": part[0], "count": part[1], "options": options_record(opts),
+            "groups": infos,
+            "files": [{"index": i, "group": group_of[i], **entries[i]} for i in chosen]})
+    for gi, g in enumerate(groups):
+        if infos[gi]["dataset_checks"]:
+            files = [entries[i] for i in chosen if group_of[i] == gi]
+            findings += dataset_findings(infos[gi], files, opts, ds_rules)
+    return finish(findings, opts, len(all_targets), notes)

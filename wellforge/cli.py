@@ -33,6 +33,7 @@ COMMANDS = {
     "validate": "wellforge.validate.commands",
     "rules": "wellforge.validate.commands",
     "check-card": "wellforge.validate.commands",
+    "merge-reports": "wellforge.validate.commands",
 }
 
 
