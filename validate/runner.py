@@ -25,6 +25,7 @@ from .checks import load_all
 from .context import DatasetContext, FileContext, Options
 from .findings import Finding, Issue, Severity
 from .pool import default_memory, run_pool
+from .remote import is_url
 from .registry import INTERNAL_CODE, REGISTRY, Rule, matches, run_check
 from .safe_open import first_line, open_file, preflight, walk
 from .stream import run_stream
@@ -98,10 +99,26 @@ def _split_of(path: str) -> tuple[str | None, str]:
     return None, os.path.dirname(os.path.abspath(path))
 
 
+def _url_group(url: str) -> Group:
+    """One remote file (``validate.remote``); its split from ``.../data/<split>/<file>``."""
+    if not url.lower().endswith((".h5", ".hdf5")):
+        raise ConfigError(f"{url}: a URL must name one .h5/.hdf5 file (directories are "
+                          "read from a local or mounted path)")
+    parts = url.split("?")[0].rstrip("/").split("/")
+    split = parts[-2] if len(parts) > 3 and parts[-2] in SPLITS and parts[-3] == "data" \
+        else None
+    root = "/".join(parts[:-3] if split else parts[:-1])
+    logical = "/".join(parts[-3:]) if split else parts[-1]
+    return Group(root, url, False, [Target(url, url, logical, root, split)])
+
+
 def discover(paths: list[str], only: set[str] | None = None) -> list[Group]:
     """Groups of files to validate; a path that does not exist is a usage error."""
     groups = []
     for p in paths:
+        if is_url(p):
+            groups.append(_url_group(p))
+            continue
         if not os.path.lexists(p):
             raise ConfigError(f"{p}: no such file or directory")
         if os.path.isdir(p):
@@ -195,15 +212,16 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
         out["refused"] = any(f.refused for f in out["findings"])
         return out["refused"]
 
-    why = preflight(t.path)
+    source, why = _source(t, opts)
     if why is None:
         try:
-            ctx.h5 = open_file(t.path, opts.limits)
+            ctx.h5 = open_file(source, opts.limits)
         except Exception as e:  # noqa: BLE001 - truncated, corrupt, not HDF5
             why = f"cannot open as HDF5: {first_line(e)}"
     if why is None:
         try:
-            ctx.inventory = walk(ctx.h5, opts.limits)
+            ctx.inventory = walk(ctx.h5, opts.limits,
+                                 None if source is t.path else source.size)
         except Exception as e:  # noqa: BLE001
             why = f"corrupt HDF5 metadata: {first_line(e)}"
     try:
@@ -244,6 +262,25 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
                 ctx.h5.close()
             except Exception as e:  # noqa: BLE001 - nothing left to report on this file
                 logging.getLogger(__name__).debug("closing %s: %s", t.path, e)
+        if source is not None and source is not t.path:
+            ctx.note(f"read {source.bytes_read} of the file's {source.size} bytes over "
+                     "the network")
+            source.close()
+
+
+def _source(t: Target, opts: Options):
+    """What h5py opens (the path, or a file object for a URL: ``validate.remote``) and
+    why it cannot be HDF5 (None when it may be), before any HDF5 call."""
+    if not is_url(t.path):
+        return t.path, preflight(t.path)
+    from .remote import open_url
+    from .remote import preflight as remote_preflight
+
+    try:
+        fh = open_url(t.path, opts.level)
+        return fh, remote_preflight(fh)
+    except OSError as e:
+        return None, f"cannot read: {e}"
 
 
 def _work(t: Target, needs: tuple[str, ...], opts: Options) -> dict:
