@@ -2,13 +2,14 @@
 install), ``hf://`` and ``s3://`` through fsspec when it is installed (the ``remote``
 extra; hf:// also needs huggingface_hub, s3:// s3fs).
 
-h5py opens a Python file object; :class:`RangeFile` is one over HTTP that reads whole
-blocks with ``Range: bytes=a-b`` and keeps the last few: the HDF5 library's many small
-metadata reads (superblock, object headers, B-tree nodes, attributes) cost one request
-per block, not one per read. Levels 0-2 read metadata only, in small blocks
-(``METADATA_BLOCK``), so they fetch a few percent of a data file at most; levels 3 and
-up stream the data, in large blocks (``DATA_BLOCK``). ``bytes_read`` counts what came
-over the network.
+h5py opens a Python file object; :class:`RangeFile` is one over HTTP that fetches
+ranges with ``Range: bytes=a-b``, reading ahead, and keeps the last few: the HDF5
+library's many small metadata reads (superblock, object headers, B-tree nodes,
+attributes) cost one request per block, not one per read. Levels 0-2 read metadata
+only, reading ahead ``METADATA_BLOCK`` to ``METADATA_MAX``, so they fetch a few percent
+of a data file at most; levels 3 and up stream the data, reading ahead up to
+``DATA_BLOCK`` where the reads are sequential. ``bytes_read`` counts what came over the
+network.
 
 The safe-open rules hold: the HDF5 signature is looked for before HDF5 sees a byte
 (``preflight``), the walk follows no soft or external link, and a file whose data live
@@ -30,6 +31,7 @@ from .safe_open import HDF5_SIGNATURE
 SCHEMES = ("http://", "https://")
 FSSPEC_SCHEMES = ("hf://", "s3://")
 METADATA_BLOCK = 64 << 10
+METADATA_MAX = 256 << 10
 DATA_BLOCK = 8 << 20
 KEEP_BLOCKS = 4
 TIMEOUT = 60.0
@@ -45,24 +47,32 @@ class RemoteError(OSError):
 
 
 class RangeFile(io.RawIOBase):
-    """A read-only, seekable file over HTTP range requests (see the module doc)."""
+    """A read-only, seekable file over HTTP range requests with read-ahead (see the
+    module doc): a read that misses the ranges kept fetches at least ``block`` bytes
+    from where it starts; a miss right where the last fetch ended doubles that, up to
+    ``max_block`` (a sequential scan ends up in large requests; scattered reads, such as
+    one field's chunks among the other fields' in a file written frame by frame, fetch
+    what they need and little more). The last ``keep`` x ``max_block`` bytes fetched
+    are kept."""
 
-    def __init__(self, url: str, block: int = METADATA_BLOCK, keep: int = KEEP_BLOCKS):
+    def __init__(self, url: str, block: int = METADATA_BLOCK, max_block: int = METADATA_BLOCK,
+                 keep: int = KEEP_BLOCKS):
         super().__init__()
         self.url = url
-        self.block = int(block)
-        self.keep = int(keep)
+        self.block, self.max_block = int(block), max(int(block), int(max_block))
+        self.budget = int(keep) * self.max_block
         self.pos = 0
         self.bytes_read = 0
         self.requests = 0
-        self.blocks: OrderedDict[int, bytes] = OrderedDict()
+        self.ranges: OrderedDict[int, bytes] = OrderedDict()  # start -> bytes, LRU order
+        self.kept = 0
         self.size = -1
-        first = self._fetch(0)  # also learns the size (Content-Range: bytes 0-N/SIZE)
-        self.blocks[0] = first
+        self.ahead = self.block
+        self.seq_end = -1  # where the last fetch ended
+        self._fetch(0, self.block)  # also learns the size (Content-Range: bytes 0-N/SIZE)
 
-    def _fetch(self, index: int) -> bytes:
-        start = index * self.block
-        end = start + self.block - 1
+    def _fetch(self, start: int, length: int) -> bytes:
+        end = start + length - 1
         if self.size >= 0:
             end = min(end, self.size - 1)
         req = urllib.request.Request(self.url, headers={"Range": f"bytes={start}-{end}",
@@ -82,6 +92,7 @@ class RangeFile(io.RawIOBase):
                     if m.group(3) == "*":
                         raise RemoteError("the server does not tell the file's size")
                     self.size = int(m.group(3))
+                    end = min(end, self.size - 1)
                 data = resp.read(end - start + 1)
         except urllib.error.HTTPError as e:
             if e.code == 416 and self.size < 0:  # an empty file
@@ -91,18 +102,24 @@ class RangeFile(io.RawIOBase):
         except urllib.error.URLError as e:
             raise RemoteError(f"cannot reach {self.url}: {e.reason}") from None
         self.bytes_read += len(data)
+        self.seq_end = start + len(data)
+        self.ranges[start] = data
+        self.kept += len(data)
+        while self.kept > self.budget and len(self.ranges) > 1:
+            _, old = self.ranges.popitem(last=False)
+            self.kept -= len(old)
         return data
 
-    def _block(self, index: int) -> bytes:
-        b = self.blocks.get(index)
-        if b is None:
-            b = self._fetch(index)
-            self.blocks[index] = b
-            while len(self.blocks) > self.keep:
-                self.blocks.popitem(last=False)
-        else:
-            self.blocks.move_to_end(index)
-        return b
+    def _at(self, pos: int, want: int) -> tuple[int, bytes]:
+        """(start, bytes) of a kept or freshly fetched range holding ``pos``."""
+        for start in reversed(self.ranges):
+            data = self.ranges[start]
+            if start <= pos < start + len(data):
+                self.ranges.move_to_end(start)
+                return start, data
+        self.ahead = min(self.max_block, 2 * self.ahead) if pos == self.seq_end \
+            else self.block
+        return pos, self._fetch(pos, max(want, self.ahead))
 
     # -- io.RawIOBase --------------------------------------------------------------------
     def readable(self) -> bool:
@@ -124,12 +141,12 @@ class RangeFile(io.RawIOBase):
         n = min(len(mv), max(0, self.size - self.pos))
         done = 0
         while done < n:
-            index, off = divmod(self.pos + done, self.block)
-            b = self._block(index)
-            take = min(n - done, len(b) - off)
+            start, data = self._at(self.pos + done, n - done)
+            off = self.pos + done - start
+            take = min(n - done, len(data) - off)
             if take <= 0:
                 break
-            mv[done:done + take] = b[off:off + take]
+            mv[done:done + take] = data[off:off + take]
             done += take
         self.pos += done
         return done
@@ -183,12 +200,12 @@ def _fsspec_open(url: str, block: int):
 
 
 def open_url(url: str, level: int):
-    """The file object for ``url``: small blocks for metadata levels (0-2), large ones
-    for the levels that stream the data."""
-    block = METADATA_BLOCK if level <= 2 else DATA_BLOCK
+    """The file object for ``url``: read-ahead up to ``METADATA_MAX`` for the metadata
+    levels (0-2), up to ``DATA_BLOCK`` for the levels that stream the data."""
+    top = METADATA_MAX if level <= 2 else DATA_BLOCK
     if url.startswith(FSSPEC_SCHEMES):
-        return _fsspec_open(url, block)
-    return RangeFile(url, block=block)
+        return _fsspec_open(url, top)
+    return RangeFile(url, block=METADATA_BLOCK, max_block=top)
 
 
 def preflight(fh) -> str | None:
