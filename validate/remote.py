@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import io
 import re
-import urllib.error
-import urllib.request
 from collections import OrderedDict
 
 from .safe_open import HDF5_SIGNATURE
@@ -72,6 +70,9 @@ class RangeFile(io.RawIOBase):
         self._fetch(0, self.block)  # also learns the size (Content-Range: bytes 0-N/SIZE)
 
     def _fetch(self, start: int, length: int) -> bytes:
+        import urllib.error  # only for URLs (16 ms of imports with ssl)
+        import urllib.request
+
         end = start + length - 1
         if self.size >= 0:
             end = min(end, self.size - 1)

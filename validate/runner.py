@@ -23,6 +23,7 @@ from wellforge.errors import ConfigError
 
 from .checks import load_all
 from .context import DatasetContext, FileContext, Options
+from .attrs import one_file
 from .findings import Finding, Issue, Severity
 from .pool import default_memory, run_pool
 from .remote import is_url
@@ -199,7 +200,12 @@ def validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...]) -> d
     ctx = FileContext(t.path, display=t.display, logical=t.logical, root=t.root,
                       split=t.split, options=opts)
     out = {"findings": [], "facts": None, "summary": {}, "refused": False, "notes": ctx.notes}
+    with one_file():  # each attribute read from HDF5 once
+        return _validate_file(t, opts, dataset_needs, rules, ctx, out)
 
+
+def _validate_file(t: Target, opts: Options, dataset_needs: tuple[str, ...],
+                   rules: list[Rule], ctx: FileContext, out: dict) -> dict:
     def run(level_lo, level_hi):
         for r in rules:
             if level_lo <= r.level <= level_hi:
