@@ -9,6 +9,7 @@ import os
 import random
 import shutil
 
+import jsonschema
 import pytest
 from wellforge.validate import runner, stream
 from wellforge.validate.slices import assign
@@ -16,6 +17,8 @@ from wellforge.validate.slices import assign
 from wellforge.cli import main
 
 FORMATS = ("json", "text", "sarif", "junit", "github")
+SCHEMA = json.load(open(os.path.join(os.path.dirname(runner.__file__), "schemas",
+                                     "report.schema.json")))
 
 
 def test_the_cut_is_deterministic_complete_and_balanced(tmp_path):
@@ -69,6 +72,7 @@ def test_merged_slices_report_the_whole_run(faulty, tmp_path, capsys, monkeypatc
         rc = main(["validate", faulty, "--no-cache", "--slice", f"{i}/3", "--format", "json",
                    "--output", out])
         part = json.load(open(out))
+        jsonschema.validate(part, SCHEMA)
         assert rc in (0, 1) and part["slice"]["index"] == i
         assert not {"WF510", "WF520"} & {f["code"] for f in part["findings"]}
         parts.append(out)
