@@ -69,7 +69,9 @@ OUT_OF_MEMORY = "memory"
 
 def _worker(conn, work: Callable, memory_bytes: int) -> None:
     import faulthandler
+    import gc
 
+    gc.freeze()  # what the parent made stays out of the collector: no copy-on-write scans
     faulthandler.disable()  # a crash is reported by the parent as a refusal of the file
     for var in ("HDF5_VDS_PREFIX", "HDF5_EXT_PREFIX"):
         os.environ.pop(var, None)
