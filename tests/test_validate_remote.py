@@ -149,3 +149,26 @@ def test_external_links_are_not_followed_remotely(server, tmp_path, capsys):
     rc, doc = validate(capsys, f"{server.url}/evil.hdf5", "--level", "5")
     assert rc == 3 and {"WF002", "WF003"} <= {f["code"] for f in doc["findings"]}
     assert server.paths == {"/evil.hdf5"}  # nothing of the secret file was asked for
+
+
+def test_fsspec_urls_read_through_fsspec(data_file, capsys, monkeypatch):
+    """hf:// and s3:// go through fsspec; here its in-memory file system stands in for
+    them (the same code path: url_to_fs, size, a read-ahead file, bytes counted)."""
+    import sys
+
+    fsspec = pytest.importorskip("fsspec")
+    from wellforge.validate import remote
+
+    fs = fsspec.filesystem("memory")
+    with open(data_file, "rb") as src, fs.open("/wf/run.hdf5", "wb") as dst:
+        dst.write(src.read())
+    monkeypatch.setattr(remote, "FSSPEC_SCHEMES", (*remote.FSSPEC_SCHEMES, "memory://"))
+    rc, doc = validate(capsys, "memory://wf/run.hdf5", "--level", "2")
+    rc_local, local = validate(capsys, data_file, "--level", "2")
+    assert (rc, findings(doc)) == (rc_local, findings(local))
+    (note,) = [n["note"] for n in doc["notes"] if "network" in n["note"]]
+    sent = int(note.split()[1])
+    assert 0 < sent <= 0.03 * os.path.getsize(data_file)
+    monkeypatch.setitem(sys.modules, "fsspec", None)  # not installed
+    rc, doc = validate(capsys, "memory://wf/run.hdf5", "--level", "0")
+    assert rc == 3 and "need fsspec" in doc["findings"][0]["message"]
