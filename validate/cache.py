@@ -10,7 +10,8 @@ over two things:
   file's place in its dataset and the reducers the dataset checks want from it;
 - the run's identity (``run_key``): wellforge's version and its source files (size and
   mtime of each, so that an edited checkout invalidates), Python, numpy, h5py and HDF5
-  versions, the code of every selected rule's check and of the reducers they need, and the effective settings that
+  versions, the plugin systems installed (name and version of each: their cards are
+  checked), the code of every selected rule's check and of the reducers they need, and the effective settings that
   change a file's findings (level, select, ignore, severities, allowed filters, limits,
   the card).
 
@@ -67,6 +68,18 @@ def _sources_key() -> str:
     return h.hexdigest()
 
 
+def _plugins_key() -> list:
+    """The plugin systems (their cards are part of what L2 and L4 check): each entry
+    point with its distribution's name and version."""
+    from importlib.metadata import entry_points
+
+    out = []
+    for ep in entry_points(group="wellforge.systems"):
+        dist = getattr(ep, "dist", None)
+        out.append([ep.name, ep.value, getattr(dist, "name", ""), getattr(dist, "version", "")])
+    return sorted(out)
+
+
 def _code_key(fn) -> str:
     fn = getattr(fn, "__func__", fn)  # a staticmethod or classmethod
     code = getattr(fn, "__code__", None)
@@ -116,6 +129,7 @@ def run_key(opts, rules) -> str:
         "severity": {k: v.label for k, v in sorted(opts.severity.items())},
         "allowed_filters": list(opts.allowed_filters),
         "limits": dataclasses.asdict(opts.limits), "card": _card_key(opts.card),
+        "plugins": _plugins_key() if opts.level >= 2 else [],
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=repr).encode()).hexdigest()
 
