@@ -43,7 +43,10 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; with ``only``, the others are registered by name
+    and their modules not imported (a run of one command imports that command's module:
+    ``wellforge validate`` does not pay for the generators' imports)."""
     p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
                 "HDF5 layout.")
     p.add_argument("--version", action="version", version=f"wellforge {__version__}")
@@ -53,6 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="warnings and results only (no progress)")
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, add_help=False)
+            continue
         mod = importlib.import_module(modname)
         sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name])
         getattr(mod, f"add_{name.replace('-', '_')}_arguments")(sp)
@@ -81,7 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     # Solver runs: one thread per MPI rank (Dedalus performance advice).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
