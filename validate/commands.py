@@ -15,6 +15,8 @@ HELP = {
                 "2 usage, 3 refused input)",
     "rules": "list the validator's rules, or explain one",
     "check-card": "check a system card (YAML), and optionally files against it",
+    "merge-reports": "join the JSON reports of the slices of one run (validate --slice I/N) "
+                     "and run the dataset checks on them (exit codes as validate's)",
 }
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
@@ -48,6 +50,15 @@ def add_validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="files validated in parallel")
     p.add_argument("--timeout", type=float, metavar="S",
                    help="refuse a file whose validation takes longer (seconds; default none)")
+    p.add_argument("--cache", metavar="DIR", help="the result cache: a file unchanged since "
+                   "a run with the same validator and settings is not read again (default "
+                   "$WELLFORGE_CACHE_DIR, else $XDG_CACHE_HOME/wellforge/validate, else "
+                   "~/.cache/wellforge/validate)")
+    p.add_argument("--no-cache", action="store_true", help="validate every file afresh, "
+                   "and store nothing")
+    p.add_argument("--slice", metavar="I/N", help="validate only slice I of N (files cut "
+                   "by size, the same cut in every task; for a job array): the dataset checks "
+                   "wait for 'wellforge merge-reports' of the slices' JSON reports")
     p.add_argument("--changed-only", action="store_true",
                    help="only files changed since --base (git); skips dataset-level checks")
     p.add_argument("--base", default=None, metavar="REF",
@@ -79,6 +90,10 @@ def run_validate(args) -> int:
            "card": args.card,
            "format": args.format, "output": args.output}
     opts, pairs = build_options(cli, file_cfg)
+    if not args.no_cache:
+        from .cache import default_dir
+
+        opts.cache = args.cache or default_dir()
     only = None
     if args.changed_only:
         from .changes import changed_files
@@ -86,7 +101,13 @@ def run_validate(args) -> int:
         only = changed_files(args.base or os.environ.get("WELLFORGE_BASE", "origin/main"))
         logging.getLogger("wellforge.validate").info(
             "--changed-only: %d changed file(s); dataset-level checks (L5) skipped", len(only))
-    report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only)
+    part = None
+    if args.slice:
+        from .slices import parse
+
+        part = parse(args.slice)
+    report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only,
+                      part=part)
     for fmt, out in pairs:
         text = render(fmt, report, opts)
         if out is None:
@@ -95,6 +116,35 @@ def run_validate(args) -> int:
         else:
             with open(out, "w") as fh:
                 fh.write(text)
+    return report.exit_code(opts.fail_on)
+
+
+def add_merge_reports_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reports", nargs="+", metavar="REPORT.json",
+                   help="the JSON reports of every slice of one run (validate --slice I/N "
+                        "--format json)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="format of the joined report (default text)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write it here (default stdout)")
+    p.add_argument("--fail-on", choices=("error", "warning"),
+                   help="exit 1 at or above this severity (default: the run's)")
+
+
+def run_merge_reports(args) -> int:
+    from .findings import Severity
+    from .merge import merge
+    from .reports import render
+
+    report, opts = merge(args.reports)
+    if args.fail_on:
+        opts.fail_on = Severity.parse(args.fail_on)
+    text = render(args.format, report, opts)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
     return report.exit_code(opts.fail_on)
 
 

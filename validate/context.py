@@ -58,6 +58,10 @@ class Limits:
     #: derivative-based L4 checks (divergence) on every k-th frame after the first
     #: (1 = every frame; spectral derivatives cost several FFTs per frame)
     derivative_stride: int = 1
+    #: address space a worker process may add while it validates a file (RLIMIT_AS);
+    #: a file that needs more is refused. 0 = half the physical memory split among the
+    #: --jobs workers (at least 1 GiB)
+    memory_bytes: int = 0
 
 
 #: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the
@@ -84,6 +88,8 @@ class Options:
     #: a system card for every file of the run (a YAML path or a ``cards.Card``);
     #: None: each file's own (``validate.cards``)
     card: Any = None
+    #: the result cache's directory (``validate.cache``); None: no cache
+    cache: str | None = None
 
 
 @dataclass
@@ -173,6 +179,7 @@ class FileContext:
         self.h5 = None
         self.inventory = None
         self.open_error: str | None = None
+        self._objects: dict = {}  # path -> h5py object (or None), see get()
         self.results: dict[str, dict] = {}  # reducer name -> field path -> result
         self.stream_errors: list = []  # (object, region, message) of failed reads
         #: what the run could not do or assumed (no card, checks skipped): the report's notes
@@ -190,13 +197,17 @@ class FileContext:
         path = "/" + path.strip("/")
         if path == "/":
             return self.h5
+        if path in self._objects:
+            return self._objects[path]
         target = self.inventory.resolve(path)
-        if target is None:
-            return None
-        try:
-            return self.h5[target]
-        except Exception:  # noqa: BLE001
-            return None
+        obj = None
+        if target is not None:
+            try:
+                obj = self.h5[target]
+            except Exception:  # noqa: BLE001
+                obj = None
+        self._objects[path] = obj  # h5py takes ~0.1 ms to make an object: once a path
+        return obj
 
     def kind(self, path: str) -> str | None:
         if self.inventory is None:

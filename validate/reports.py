@@ -39,7 +39,16 @@ def to_dict(report, opts) -> dict:
         "summary": report.summary(),
         "findings": [f.to_dict() for f in report.findings],
         **({"notes": _notes(report)} if report.notes else {}),
+        **({"slice": _slice(report)} if getattr(report, "slice", None) else {}),
     }
+
+
+def _slice(report) -> dict:
+    """A slice's part for ``merge-reports``: its index, the run's settings and groups, and
+    each file's entry (layout facts, reducer summaries) as plain JSON."""
+    from .summaries import encode_value
+
+    return encode_value(report.slice)
 
 
 def _notes(report) -> list[dict]:

@@ -141,9 +141,10 @@ def _dataset_facts(path: str, d: h5py.Dataset) -> DatasetFacts:
         vds_sources=vds)
 
 
-def walk(f: h5py.File, limits) -> Inventory:
-    """Visit every link without following soft or external ones."""
-    inv = Inventory(file_size=os.path.getsize(f.filename))
+def walk(f: h5py.File, limits, file_size: int | None = None) -> Inventory:
+    """Visit every link without following soft or external ones (``file_size``: that of
+    a file opened from a file object, ``validate.remote``)."""
+    inv = Inventory(file_size=os.path.getsize(f.filename) if file_size is None else file_size)
     seen = set()
     stack = [(f, "/", 0)]
     count = 0

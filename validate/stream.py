@@ -226,14 +226,14 @@ def run_stream(ctx, names: list[str]) -> None:
     if not classes:
         return
     pool = None
-    if read_ahead(ctx.options):
+    fields = [f for f in ctx.layout.fields if f.streamable]
+    if read_ahead(ctx.options) and sum(math.prod(f.shape) for f in fields) * 4 > budget:
+        # (a file of one block has nothing to read ahead: no thread)
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(1, thread_name_prefix="wellforge-read")
     try:
-        for field in ctx.layout.fields:
-            if not field.streamable:
-                continue
+        for field in fields:
             dset = ctx.get(field.path)
             active = [cls(ctx, field, dset) for cls in classes if cls.wants(ctx, field)]
             if active and _stream_field(ctx, field, dset, active, budget, pool):

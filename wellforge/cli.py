@@ -33,6 +33,7 @@ COMMANDS = {
     "validate": "wellforge.validate.commands",
     "rules": "wellforge.validate.commands",
     "check-card": "wellforge.validate.commands",
+    "merge-reports": "wellforge.validate.commands",
 }
 
 
@@ -49,7 +50,10 @@ def _add_verbosity(p: argparse.ArgumentParser, default) -> None:
                    help="warnings and results only (no progress)")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; with ``only``, the others are registered by name
+    and their modules not imported (a run of one command imports that command's module:
+    ``wellforge validate`` does not pay for the generators' imports)."""
     p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
                 "HDF5 layout.")
     p.add_argument("--version", action="version", version=f"wellforge {__version__}")
@@ -59,6 +63,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verbosity(common, default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, add_help=False)
+            continue
         mod = importlib.import_module(modname)
         sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name],
                             parents=[common])
@@ -88,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     # Solver runs: one thread per MPI rank (Dedalus performance advice).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
