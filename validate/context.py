@@ -58,6 +58,10 @@ class Limits:
     #: derivative-based L4 checks (divergence) on every k-th frame after the first
     #: (1 = every frame; spectral derivatives cost several FFTs per frame)
     derivative_stride: int = 1
+    #: threads of the spectral L4 checks (a block's frames split between them; the FFTs,
+    #: products and reductions run without the GIL); 0 = as many as the cores allow with
+    #: --jobs (2 on a 2-core machine with -j 1), 1 = one thread
+    physics_threads: int = 0
 
 
 #: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the

@@ -23,8 +23,10 @@ from __future__ import annotations
 import numpy as np
 from wellforge.schema.grids import EPS32, EQUIANGULAR, FOURIER, FOURIER_CLOSED, GAUSS
 
+from .. import scratch
 from ..findings import Issue
 from ..lanes import lane_sum, lane_sumsq
+from ..quadrature import mean_weights as q_mean_weights
 from ..quadrature import sphere_divergence
 from ..registry import check
 from ..robust import FrameSet
@@ -148,10 +150,9 @@ class Divergence(_PerTrajectory):
         x = blk.data.reshape(blk.nf, *[a.n for a in p.axes], self.D)
         if pick.size < blk.nf:
             x = x[pick]
-        if mode == "sphere":
-            div, grad, norm = _div_sphere(x, p)
-        else:
-            div, grad, norm = _div_mixed(x, p)
+        div, grad, norm = scratch.over_frames(
+            lambda y: (_div_sphere if mode == "sphere" else _div_mixed)(y, p), x,
+            scratch.physics_threads(self.ctx.options))
         idx = blk.t0 + pick
         self.acc["div"][idx], self.acc["grad"][idx], self.acc["norm"][idx] = div, grad, norm
 
@@ -188,11 +189,16 @@ def _mixed_weights(axes, shape) -> np.ndarray:
     return W.astype(np.float32)
 
 
-def _div_mixed(x: np.ndarray, p) -> tuple:
-    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame. Derivatives along non-periodic axes are taken on the
-    grid (Chebyshev: the differentiation matrix with BLAS, DCTs above 512 nodes; others:
-    differences); then every array is Fourier-transformed along the periodic axes, where
-    derivatives are products with i k and norms follow from Parseval. x: (nf, *space, D).
+def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
+    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame; x: (nf, *space, D) float32, every transform in float32.
+
+    Derivatives along non-periodic axes are taken on the grid (Chebyshev: the folded
+    differentiation matrix, DCTs above 512 nodes; others: differences) and their norms
+    with the grid's quadrature weights; the components are Fourier-transformed along the
+    periodic axes once, where ∂ is a product with i k and the norms of the periodic
+    derivatives follow from Parseval. The divergence is assembled in that mixed space:
+    only the diagonal derivatives ∂_b u_b along non-periodic axes are transformed too
+    (one transform per non-periodic axis, not one per derivative).
     """
     import scipy.fft as sf
 
@@ -203,55 +209,79 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
     fa = [1 + i for i in per]
 
     def fwd(y):
-        return sf.rfftn(y, axes=fa, workers=1) if per else y
+        return sf.rfftn(y, axes=fa, workers=workers) if per else y
 
-    comps = [np.ascontiguousarray(x[..., b]) for b in range(D)]
-    grads = {(i, b): fwd(axes[i].derivative(comps[b], 1 + i))
-             for i in range(D) if i not in per for b in range(D)}
-    comps = [fwd(c) for c in comps]
-    shape = comps[0].shape[1:]
+    space = x.shape[1:-1]
     cache = p.memo.setdefault("divergence", {})
-    key = (shape, tuple(a.kind for a in axes))
+    key = (space, tuple(a.kind for a in axes))
     if key not in cache:
-        W = _mixed_weights(axes, shape)
-        ks = {}
-        for i in per:
-            a = axes[i]
-            n = a.n
-            k = (np.fft.rfftfreq(n, 1.0 / n) if i == per[-1] else np.fft.fftfreq(n, 1.0 / n))
-            k = k * (2 * np.pi / a.period)
-            if n % 2 == 0:
-                k[n // 2] = 0.0  # the Nyquist mode has no derivative on the grid
-            sh = [1] * D
-            sh[i] = k.size
-            ks[i] = k.reshape(sh).astype(np.float32)
-        K2 = sum((k * k for k in ks.values()), np.zeros([1] * D, np.float32))
-        cache[key] = (W, ks, np.broadcast_to(K2, shape).ravel().astype(np.float32))
-    W, ks, K2 = cache[key]
-
-    cplx = np.iscomplexobj(comps[0])
-    sW = np.repeat(W, 2) if cplx else W  # weights of |y|², real and imaginary parts
-    sWK = np.repeat(W * K2, 2) if cplx else W * K2
+        Wg = q_mean_weights(axes).astype(np.float32)  # area-mean weights on the grid
+        if per:
+            shape = tuple(n // 2 + 1 if i == per[-1] else n for i, n in enumerate(space))
+            W = _mixed_weights(axes, shape)
+            ks = {}
+            for i in per:
+                a = axes[i]
+                n = a.n
+                k = (np.fft.rfftfreq(n, 1.0 / n) if i == per[-1]
+                     else np.fft.fftfreq(n, 1.0 / n))
+                k = k * (2 * np.pi / a.period)
+                if n % 2 == 0:
+                    k[n // 2] = 0.0  # the Nyquist mode has no derivative on the grid
+                sh = [1] * D
+                sh[i] = k.size
+                ks[i] = k.reshape(sh).astype(np.float32)
+            K2 = sum((k * k for k in ks.values()), np.zeros([1] * D, np.float32))
+            K2 = np.broadcast_to(K2, shape).ravel().astype(np.float32)
+            # weights of |Y|² on the float32 view of a complex array (re, im interleaved)
+            cache[key] = (Wg, np.repeat(W, 2), np.repeat(W * K2, 2), ks)
+        else:
+            cache[key] = (Wg, None, None, {})
+    Wg, sW, sWK, ks = cache[key]
 
     def wsq(y, w):  # Σ w |y|² per frame
-        z = (y.view(np.float32) if cplx else y).reshape(nf, -1)
-        return ((z * z) @ w).astype(np.float64)
+        z = (y.view(np.float32) if np.iscomplexobj(y) else y).reshape(nf, -1)
+        sq = np.multiply(z, z, out=scratch.buffer("div-sq", z.shape))
+        return (sq @ w).astype(np.float64)
 
+    # the components, contiguous (work buffers: nothing here outlives the call)
+    comps = []
+    for b in range(D):
+        comps.append(scratch.buffer(f"div-u{b}", x.shape[:-1]))
+        np.copyto(comps[-1], x[..., b])
     norm = np.zeros(nf)
     grad = np.zeros(nf)
-    div = None
-    for b, U in enumerate(comps):
-        norm += wsq(U, sW)
-        if per:
-            grad += wsq(U, sWK)
-        term = U * (1j * ks[b]) if b in per else grads[(b, b)]
-        div = term if div is None else div + term
-    for g in grads.values():
-        grad += wsq(g, sW)
+    diag = None  # Σ ∂_b u_b over the non-periodic axes, on the grid
+    for b in range(D):
+        norm += wsq(comps[b], Wg)
+        for i in range(D):
+            if i in per:
+                continue
+            first = i == b and diag is None
+            g = axes[i].derivative(comps[b], 1 + i, out=scratch.buffer(
+                "div-diag" if first else "div-d", comps[b].shape))
+            grad += wsq(g, Wg)
+            if first:
+                diag = g
+            elif i == b:
+                diag += g
+    if not per:
+        for i, a in enumerate(axes):
+            if a.tau_projector() is not None:
+                diag = a.remove_tau(diag, 1 + i)
+        return np.sqrt(wsq(np.ascontiguousarray(diag, dtype=np.float32), Wg)), \
+            np.sqrt(grad), np.sqrt(norm)
+    div = fwd(diag) if diag is not None else None
+    for b in range(D):
+        U = fwd(comps[b])
+        grad += wsq(U, sWK)
+        if b in per:
+            U *= 1j * ks[b]
+            div = U if div is None else np.add(div, U, out=div)
     for i, a in enumerate(axes):
         if a.tau_projector() is not None:
             div = a.remove_tau(div, 1 + i)
-    div = np.ascontiguousarray(div, dtype=np.complex64 if cplx else np.float32)
+    div = np.ascontiguousarray(div, dtype=np.complex64)
     return np.sqrt(wsq(div, sW)), np.sqrt(grad), np.sqrt(norm)
 
 
@@ -268,8 +298,8 @@ def _div_sphere(x: np.ndarray, p) -> tuple:
     ut, up = x[..., 0], x[..., 1]
     a, b = sphere_divergence(ut, up, theta, 1, 2)
     # the other two gradient terms, for the scale: (1/sin θ) ∂θ(sin θ u_φ), (1/sin θ) ∂φ u_θ
-    c, _ = sphere_divergence(up, np.zeros_like(up), theta, 1, 2)
-    _, d = sphere_divergence(np.zeros_like(ut), ut, theta, 1, 2)
+    c, _ = sphere_divergence(up, None, theta, 1, 2)
+    _, d = sphere_divergence(None, ut, theta, 1, 2)
     terms = [np.asarray(t, dtype=np.float32) for t in (a, b, c, d)]
     grad = sum(_wnorm2(t, p) for t in terms)
     div = _wnorm2((terms[0] + terms[1]).astype(np.float32), p)
@@ -293,27 +323,36 @@ class Tensor(_PerTrajectory):
             self.acc = {"asym": np.zeros(self.nt), "sym": np.zeros(self.nt),
                         "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf)}
         D = self.D
-        nf = blk.nf
-        T = blk.data.reshape(nf, -1, D * D)
-        sl = slice(blk.t0, blk.t0 + nf)
+        T = blk.data.reshape(blk.nf, -1, D * D)
+        sl = slice(blk.t0, blk.t0 + blk.nf)
         a = self.acc
-        kinds = {v.kind for v in self.ctx.physics.for_field(self.field.path)}
-        off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
-        with np.errstate(all="ignore"):
-            big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
-            np.maximum(a["max"][sl], big, out=a["max"][sl])
-            if "symmetric" in kinds:
-                asym = np.zeros(nf)
-                for ij, ji in off:
-                    asym = np.maximum(asym, _absmax(T[:, :, ij] - T[:, :, ji]))
-                np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
-            if "antisymmetric" in kinds:
-                sym = np.zeros(nf)
-                for ij, ji in off + [(i * D + i, i * D + i) for i in range(D)]:
-                    sym = np.maximum(sym, _absmax(T[:, :, ij] + T[:, :, ji]))
-                np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
-            if "positive_definite" in kinds:
-                np.minimum(a["eig"][sl], _min_eig(T, D), out=a["eig"][sl])
+        kinds = frozenset(v.kind for v in self.ctx.physics.for_field(self.field.path))
+        big, asym, sym, eig = scratch.over_frames(lambda y: _tensor_frames(y, D, kinds), T,
+                                                  scratch.physics_threads(self.ctx.options))
+        np.maximum(a["max"][sl], big, out=a["max"][sl])
+        np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
+        np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
+        np.minimum(a["eig"][sl], eig, out=a["eig"][sl])
+
+
+def _tensor_frames(T: np.ndarray, D: int, kinds) -> tuple:
+    """Per frame of T (nf, P, D*D): max |T|, max |T_ij − T_ji|, max |T_ij + T_ji| and the
+    smallest eigenvalue of the symmetric part (0, 0, +inf where not asked for)."""
+    nf = T.shape[0]
+    off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
+    asym, sym, eig = np.zeros(nf), np.zeros(nf), np.full(nf, np.inf)
+    with np.errstate(all="ignore"):
+        big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
+        tmp = scratch.buffer("tensor-ij", T.shape[:2])
+        if "symmetric" in kinds:
+            for ij, ji in off:
+                asym = np.maximum(asym, _absmax(np.subtract(T[:, :, ij], T[:, :, ji], out=tmp)))
+        if "antisymmetric" in kinds:
+            for ij, ji in off + [(i * D + i, i * D + i) for i in range(D)]:
+                sym = np.maximum(sym, _absmax(np.add(T[:, :, ij], T[:, :, ji], out=tmp)))
+        if "positive_definite" in kinds:
+            eig = _min_eig(T, D)
+    return big, asym, sym, eig
 
 
 def _absmax(x: np.ndarray) -> np.ndarray:
@@ -327,15 +366,15 @@ def _min_eig(T: np.ndarray, D: int) -> np.ndarray:
         return T[:, :, 0].min(axis=1)
     if D == 2:  # λ_min = (a + d)/2 − sqrt(((a − d)/2)² + b_s²), in place (hypot is slow)
         a, d = T[:, :, 0], T[:, :, 3]
-        b = T[:, :, 1] + T[:, :, 2]
+        b = np.add(T[:, :, 1], T[:, :, 2], out=scratch.buffer("eig-b", a.shape))
         b *= 0.5
         np.multiply(b, b, out=b)
-        h = a - d
+        h = np.subtract(a, d, out=scratch.buffer("eig-h", a.shape))
         h *= 0.5
         np.multiply(h, h, out=h)
         h += b
         np.sqrt(h, out=h)
-        lam = a + d
+        lam = np.add(a, d, out=b)
         lam *= 0.5
         lam -= h
         return lam.min(axis=1)
