@@ -57,6 +57,8 @@ class Report:
     suppressed: int = 0
     #: {"file", "note"}: what a run could not check or assumed (no card, checks skipped)
     notes: list[dict] = field(default_factory=list)
+    #: the files validated, as displayed (a JUnit test suite each)
+    names: list[str] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -389,4 +391,4 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
     kept = [f for f in findings if not _suppressed(f, opts)]
     kept.sort(key=Finding.sort_key)
     return Report(kept, files=len(all_targets), suppressed=len(findings) - len(kept),
-                  notes=notes)
+                  notes=notes, names=[t.display for t in all_targets])
