@@ -157,7 +157,8 @@ def selected_rules(opts: Options, scope: str) -> list[Rule]:
 
 
 def _finding(rule: Rule, issue, opts: Options, file: str, logical: str) -> Finding:
-    sev = issue.severity if issue.severity is not None else rule.severity
+    # only a severity the rules table lists for the rule (``Rule.severities``)
+    sev = issue.severity if issue.severity in rule.severities else rule.severity
     if not rule.refuses:
         for pat, s in opts.severity.items():
             if rule.code.startswith(pat):
@@ -388,6 +389,7 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
                 findings.append(_finding(r, issue, opts, file, logical))
             if err:
                 findings.append(_internal(err, opts, g.display, "."))
+        notes += [{"file": g.display, "note": n} for n in ds.notes]
     kept = [f for f in findings if not _suppressed(f, opts)]
     kept.sort(key=Finding.sort_key)
     return Report(kept, files=len(all_targets), suppressed=len(findings) - len(kept),

@@ -654,9 +654,25 @@ def positive_definite(ctx):
                                                                 "frame": k}, region=reg)
 
 
+#: WF415's fix, per invariant and the side of the bound the data cross
+RANGE_FIX = {
+    ("non_negative", "below"): "a concentration, density or height cannot be negative: check "
+                               "the solver (positivity, time step) or the card",
+    ("bounded", "below"): "the field falls below its lower bound (a maximum principle: no "
+                          "value below the smallest boundary or initial value): check the "
+                          "solver (overshoot near steep fronts, time step) or the card's bounds",
+    ("bounded", "above"): "the field overshoots its upper bound (a maximum principle: no "
+                          "value above the largest boundary or initial value): check the "
+                          "solver (Gibbs overshoot near steep fronts, time step) or the "
+                          "card's bounds",
+}
+RANGE_FIX["non_negative", "above"] = RANGE_FIX["non_negative", "below"]  # not reached
+
+
 @check("WF415", level=4, severity="error", needs=("range",),
-       fix="a concentration, density or height cannot be negative (bounded fields must "
-           "stay in range): check the solver (positivity, time step) or the card")
+       fix="keep the field in its declared range (non-negative: no negative values; bounded: "
+           "within [low, high]): check the solver (positivity, overshoot, time step) or the "
+           "card")
 def field_range(ctx):
     """A field declared non-negative or bounded leaves its range.
 
@@ -690,10 +706,12 @@ def field_range(ctx):
             _, traj, k, c, val, bad = worst
             reg, fs = _reg(traj, bad)
             want = ">= 0" if inv.kind == "non_negative" else f"in [{lo:g}, {hi:g}]"
+            side = "below" if lo is not None and val < lo else "above"
             yield Issue(f.path, f"{r['labels'][c]} = {val:.4g} at "
                         f"{ctx.time_at(traj, k)}{_traj_txt(traj)}: declared {inv.kind} "
                         f"({want}, tolerance {inv.tolerance:g}); {fs.count} frame(s)",
-                        expected=want, observed={"value": val, "frame": k}, region=reg)
+                        expected=want, observed={"value": val, "frame": k}, region=reg,
+                        fix=RANGE_FIX[inv.kind, side])
 
 
 @check("WF416", level=4, severity="error", needs=("integrals",),
@@ -730,8 +748,10 @@ def energy_non_increasing(ctx):
             continue
         v, traj, k, bad, E = worst
         reg, fs = _reg(traj, bad)
-        yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k} "
-                    f"({ctx.time_at(traj, k)}){_traj_txt(traj)}; {fs.count} frame(s) grow "
+        tk = ctx.time_of(traj, k)
+        yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k}"
+                    + (f" (t = {tk:.6g})" if tk is not None else "")
+                    + f"{_traj_txt(traj)}; {fs.count} frame(s) grow "
                     f"beyond {tol:.2g}", expected=f"relative growth <= {tol:.2g}",
                     observed={"growth": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, E, "energy (area mean of |u|^2/2)"))
