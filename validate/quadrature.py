@@ -177,11 +177,12 @@ class AxisGrid:
 
     # -- derivative along this axis ---------------------------------------------------
     def derivative(self, a: np.ndarray, axis: int, workers: int = 1,
-                   out: np.ndarray | None = None) -> np.ndarray:
+                   out: np.ndarray | None = None, folded: bool = False) -> np.ndarray:
         """d/dx along ``axis`` of float32 data ``a`` (same shape; float32). Transforms stay
         in float32 (``scipy.fft`` keeps the precision of its input); ``workers``: threads
         of the FFT; ``out``: where a Chebyshev derivative is written (same shape as ``a``,
-        derivative axis last in memory order as in ``a``)."""
+        derivative axis last in memory order as in ``a``); ``folded``: ``a`` and the result
+        are in ``fold_order`` along ``axis`` (Chebyshev grids that have one)."""
         if self.kind == FOURIER:
             import scipy.fft as sf
 
@@ -199,12 +200,23 @@ class AxisGrid:
         if self.kind == CHEBYSHEV and self.n > DCT_MIN:
             return self._dct_derivative(a, axis)
         if self.kind in (CHEBYSHEV, LOBATTO):
-            return self._folded_derivative(a, axis, out)
+            return self._folded_derivative(a, axis, out, folded)
         out = np.gradient(a, self.nodes.astype(np.float32), axis=axis, edge_order=2)
         return out.astype(np.complex64 if np.iscomplexobj(out) else np.float32, copy=False)
 
+    def fold_order(self) -> np.ndarray | None:
+        """On Chebyshev grids the derivative can work in *fold order* (``derivative(...,
+        folded=True)``): the top half, then the bottom half reversed, then the middle
+        node (odd n), so that the even-odd decomposition below reads and writes
+        contiguous halves (reversing the innermost axis in place costs 4× a contiguous
+        pass). The permutation of the nodes into that order, or None on other grids."""
+        if self.kind not in (CHEBYSHEV, LOBATTO) or self.n > DCT_MIN or self.n < 2:
+            return None
+        n, m = self.n, self.n // 2
+        return np.r_[0:m, n - 1:n - 1 - m:-1, [m] if n % 2 else []].astype(np.intp)
+
     def _folded_derivative(self, a: np.ndarray, axis: int,
-                           out: np.ndarray | None = None) -> np.ndarray:
+                           out: np.ndarray | None = None, folded: bool = False) -> np.ndarray:
         """The differentiation matrix applied at half its cost (the even-odd decomposition,
         Solomonoff 1992): Chebyshev nodes are symmetric about the middle of the axis, so
         D is centro-antisymmetric, D[n−1−i, n−1−j] = −D[i, j]. With m = ⌊n/2⌋, the top
@@ -213,7 +225,8 @@ class AxisGrid:
         m × m blocks H_e = (A + B)/2, H_o = (A − B)/2 of D's top rows (A = D[:m, :m],
         B = D[:m, ::−1][:, :m]); then (Du)[:m] = P + Q, (Du)[::−1][:m] = Q − P and the
         middle row D[m, :m] · o. Two products of m × m instead of one n × n: half the
-        flops, the same derivative (to float32 rounding)."""
+        flops, the same derivative (to float32 rounding). ``folded``: ``a`` and the
+        result are in ``fold_order``."""
         hit = self._cache.get("fold")
         if hit is None:
             D = diff_matrix(self.nodes)
@@ -234,13 +247,14 @@ class AxisGrid:
             mid = None if mid is None else mid.astype(np.complex64)
         half = (*y.shape[:-1], m)
         dt = np.complex64 if np.iscomplexobj(y) else np.float32
-        top, bot = y[..., :m], y[..., ::-1][..., :m]
+        top, bot = (y[..., :m], y[..., m:2 * m]) if folded else (y[..., :m],
+                                                                   y[..., ::-1][..., :m])
         e = scratch.buffer("fold-e", (*y.shape[:-1], HeT.shape[0]), dt)
         o = scratch.buffer("fold-o", half, dt)
         np.add(top, bot, out=e[..., :m])
         np.subtract(top, bot, out=o)
         if mid is not None:
-            e[..., m] = y[..., m]
+            e[..., m] = y[..., 2 * m] if folded else y[..., m]
         P = np.matmul(e, HeT, out=scratch.buffer("fold-p", half, dt))
         Q = np.matmul(o, HoT, out=scratch.buffer("fold-q", half, dt))
         if out is None:
@@ -248,9 +262,9 @@ class AxisGrid:
         else:
             out = np.moveaxis(out, axis, -1)
         np.add(P, Q, out=out[..., :m])
-        np.subtract(Q, P, out=out[..., ::-1][..., :m])
+        np.subtract(Q, P, out=out[..., m:2 * m] if folded else out[..., ::-1][..., :m])
         if mid is not None:
-            out[..., m] = o @ mid
+            out[..., 2 * m if folded else m] = o @ mid
         return np.moveaxis(out, -1, axis)
 
     def _dct_derivative(self, a: np.ndarray, axis: int) -> np.ndarray:
@@ -319,14 +333,38 @@ class AxisGrid:
                                                                      else 1.0)
                          for k in (n - 1, n - 2)])
 
-    def remove_tau(self, a: np.ndarray, axis: int) -> np.ndarray:
+    def remove_tau(self, a: np.ndarray, axis: int, inplace: bool = False,
+                   folded: bool = False) -> np.ndarray:
         """``a`` (real or complex) minus its component along U_{n−1}, U_{n−2} (see
-        ``tau_projector``) along ``axis``."""
+        ``tau_projector``) along ``axis``; ``inplace``: subtract from ``a`` itself (a
+        float32 or complex64 array the caller owns). Complex data are projected as
+        their float32 view (real and imaginary parts interleaved, the projector ⊗ I₂):
+        real products, no complex temporaries. ``folded``: ``a`` is in ``fold_order``."""
         V, L = self.tau_projector()
+        if folded:
+            order = self.fold_order()
+            V, L = V[order], L[:, order]
         moved = np.moveaxis(a, axis, -1)
-        if np.iscomplexobj(moved):
-            L, V = L.astype(np.complex64), V.astype(np.complex64)
-        return np.moveaxis(moved - (moved @ L.T) @ V.T, -1, axis)
+        if not inplace:
+            moved = moved.astype(np.complex64 if np.iscomplexobj(moved) else np.float32)
+        cplx = np.iscomplexobj(moved)
+        if cplx:
+            key = "tau2-folded" if folded else "tau2"
+            hit = self._cache.get(key)
+            if hit is None:
+                I2 = np.eye(2, dtype=np.float32)
+                hit = (np.kron(L.T, I2).astype(np.float32), np.kron(V.T, I2).astype(np.float32))
+                self._cache[key] = hit
+            LT, VT = hit
+            if not moved.flags.c_contiguous:  # the view needs the pairs adjacent
+                return self.remove_tau(np.ascontiguousarray(a), axis, True, folded)
+            z = moved.view(np.float32)
+        else:
+            LT, VT = L.T, V.T
+            z = moved
+        c = z @ LT
+        z -= np.matmul(c, VT, out=scratch.buffer("tau", z.shape))
+        return np.moveaxis(moved, -1, axis)
 
     # -- walls ------------------------------------------------------------------------
     def wall_operator(self) -> tuple[np.ndarray, np.ndarray, float] | None:

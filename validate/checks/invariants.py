@@ -198,7 +198,10 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
     periodic axes once, where ∂ is a product with i k and the norms of the periodic
     derivatives follow from Parseval. The divergence is assembled in that mixed space:
     only the diagonal derivatives ∂_b u_b along non-periodic axes are transformed too
-    (one transform per non-periodic axis, not one per derivative).
+    (one transform per non-periodic axis, not one per derivative). Chebyshev axes are
+    held in the derivative's fold order (``AxisGrid.fold_order``) throughout: the norms
+    do not depend on the order of the points, and the folded derivative reads and
+    writes contiguous halves.
     """
     import scipy.fft as sf
 
@@ -212,13 +215,22 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
         return sf.rfftn(y, axes=fa, workers=workers) if per else y
 
     space = x.shape[1:-1]
+    folds = {i: o for i in range(D) if i not in per
+             and (o := axes[i].fold_order()) is not None}
+
+    def fold(w, shape):  # flattened weights over ``shape``, in fold order
+        w = w.reshape(shape)
+        for i, o in folds.items():
+            w = np.take(w, o, axis=i)
+        return np.ascontiguousarray(w).ravel()
+
     cache = p.memo.setdefault("divergence", {})
     key = (space, tuple(a.kind for a in axes))
     if key not in cache:
-        Wg = q_mean_weights(axes).astype(np.float32)  # area-mean weights on the grid
+        Wg = fold(q_mean_weights(axes).astype(np.float32), space)  # area-mean weights
         if per:
             shape = tuple(n // 2 + 1 if i == per[-1] else n for i, n in enumerate(space))
-            W = _mixed_weights(axes, shape)
+            W = fold(_mixed_weights(axes, shape), shape)
             ks = {}
             for i in per:
                 a = axes[i]
@@ -244,11 +256,17 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
         sq = np.multiply(z, z, out=scratch.buffer("div-sq", z.shape))
         return (sq @ w).astype(np.float64)
 
-    # the components, contiguous (work buffers: nothing here outlives the call)
+    # the components, contiguous and in fold order (work buffers: nothing here outlives
+    # the call)
     comps = []
     for b in range(D):
-        comps.append(scratch.buffer(f"div-u{b}", x.shape[:-1]))
-        np.copyto(comps[-1], x[..., b])
+        c, buf = x[..., b], scratch.buffer(f"div-u{b}", x.shape[:-1])
+        for j, (i, o) in enumerate(folds.items()):  # the last into the work buffer
+            c = np.take(c, o, axis=1 + i, out=buf if j == len(folds) - 1 else None)
+        if not folds:
+            np.copyto(buf, c)
+            c = buf
+        comps.append(c)
     norm = np.zeros(nf)
     grad = np.zeros(nf)
     diag = None  # Σ ∂_b u_b over the non-periodic axes, on the grid
@@ -259,7 +277,7 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
                 continue
             first = i == b and diag is None
             g = axes[i].derivative(comps[b], 1 + i, out=scratch.buffer(
-                "div-diag" if first else "div-d", comps[b].shape))
+                "div-diag" if first else "div-d", comps[b].shape), folded=i in folds)
             grad += wsq(g, Wg)
             if first:
                 diag = g
@@ -268,7 +286,7 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
     if not per:
         for i, a in enumerate(axes):
             if a.tau_projector() is not None:
-                diag = a.remove_tau(diag, 1 + i)
+                diag = a.remove_tau(diag, 1 + i, inplace=True, folded=i in folds)
         return np.sqrt(wsq(np.ascontiguousarray(diag, dtype=np.float32), Wg)), \
             np.sqrt(grad), np.sqrt(norm)
     div = fwd(diag) if diag is not None else None
@@ -278,10 +296,10 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
         if b in per:
             U *= 1j * ks[b]
             div = U if div is None else np.add(div, U, out=div)
+    div = np.ascontiguousarray(div, dtype=np.complex64)
     for i, a in enumerate(axes):
         if a.tau_projector() is not None:
-            div = a.remove_tau(div, 1 + i)
-    div = np.ascontiguousarray(div, dtype=np.complex64)
+            div = a.remove_tau(div, 1 + i, inplace=True, folded=i in folds)  # our own array
     return np.sqrt(wsq(div, sW)), np.sqrt(grad), np.sqrt(norm)
 
 
