@@ -47,6 +47,7 @@ def test_json_report_matches_schema_and_stdout_has_only_the_report(faulty, capsy
     codes = {f["code"] for f in doc["findings"]}
     assert {"WF300", "WF301", "WF106"} <= codes
     assert doc["summary"]["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
+    assert sorted(doc["validated"]) == sorted(str(p) for p in Path(faulty).rglob("*.hdf5"))
     nan = next(f for f in doc["findings"] if f["code"] == "WF300")
     assert nan["object"] == "/t0_fields/c" and nan["region"]["trajectory"] == [1, 1]
 

@@ -39,6 +39,8 @@ def to_dict(report, opts) -> dict:
         "summary": report.summary(),
         "findings": [f.to_dict() for f in report.findings],
         **({"notes": _notes(report)} if report.notes else {}),
+        # every file validated, with findings or not (JUnit's suites, merged reports)
+        **({"validated": list(report.names)} if getattr(report, "names", None) else {}),
     }
 
 
