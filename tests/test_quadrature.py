@@ -370,3 +370,12 @@ def test_divergence_on_two_chebyshev_axes_in_fold_order():
     W = q.mean_weights([gx, gy]).reshape(X.shape)
     want = 2 * np.sqrt((W * (np.sin(X) * np.sin(Y)) ** 2).sum())
     assert div[0] == pytest.approx(want, rel=1e-4)
+
+
+def test_into_fold_order_is_the_fold_permutation():
+    for n in (4, 5, 24, 25):
+        g = q.classify("y", q.chebyshev_gauss_nodes(n, 0.0, 1.0).astype(f32))
+        a = np.random.default_rng(n).standard_normal((3, n, 2)).astype(f32)
+        want = a[:, g.fold_order()]
+        g.into_fold_order(a, 1)
+        np.testing.assert_array_equal(a, want)

@@ -260,12 +260,10 @@ def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
     # the call)
     comps = []
     for b in range(D):
-        c, buf = x[..., b], scratch.buffer(f"div-u{b}", x.shape[:-1])
-        for j, (i, o) in enumerate(folds.items()):  # the last into the work buffer
-            c = np.take(c, o, axis=1 + i, out=buf if j == len(folds) - 1 else None)
-        if not folds:
-            np.copyto(buf, c)
-            c = buf
+        c = scratch.buffer(f"div-u{b}", x.shape[:-1])
+        np.copyto(c, x[..., b])
+        for i in folds:
+            axes[i].into_fold_order(c, 1 + i)
         comps.append(c)
     norm = np.zeros(nf)
     grad = np.zeros(nf)
