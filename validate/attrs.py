@@ -13,7 +13,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from wellforge.schema.reader import attr_str
 
 MISSING = object()
 
@@ -81,8 +80,44 @@ def as_int(v) -> int | None:
     return None
 
 
+def _utf8(s: str) -> bool:
+    """Whether a str is real text: h5py decodes stored bytes that are not UTF-8 with
+    surrogate escapes (lone surrogates), which no encoder accepts."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def as_str(v) -> str | None:
-    return v if isinstance(v, str) else None
+    return v if isinstance(v, str) and _utf8(v) else None
+
+
+def text(v) -> str | None:
+    """A text attribute (str, or bytes holding UTF-8) as str; None for anything else,
+    bytes that are not UTF-8 included (a hostile file's names and units)."""
+    if isinstance(v, str):
+        return v if _utf8(v) else None
+    if isinstance(v, bytes):
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def not_utf8(v) -> bool:
+    """Whether ``v`` is bytes (or an array or list of them) that are not UTF-8 text."""
+    if isinstance(v, np.void):
+        v = v.tobytes()
+    if isinstance(v, (bytes, str)):
+        return text(v) is None
+    if isinstance(v, np.ndarray) and v.dtype.kind in "SOU":
+        v = v.ravel().tolist()
+    if isinstance(v, list):
+        return any(isinstance(x, (bytes, str)) and text(x) is None for x in v)
+    return False
 
 
 def as_str_list(v) -> list[str] | None:
@@ -96,9 +131,10 @@ def as_str_list(v) -> list[str] | None:
     else:
         return None
     if all(isinstance(x, str) for x in items):
-        return list(items)
+        return list(items) if all(_utf8(x) for x in items) else None
     if all(isinstance(x, bytes) for x in items):
-        return [attr_str(x) for x in items]
+        out = [text(x) for x in items]
+        return None if None in out else out  # bytes that are not UTF-8: not text
     return None
 
 

@@ -172,12 +172,13 @@ def run_rules(args) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps([{
             "code": r.code, "name": r.name, "level": r.level, "level_name": LEVELS[r.level],
-            "severity": r.severity.label, "scope": r.scope, "refuses": r.refuses,
+            "severity": r.severity.label, "severities": [v.label for v in r.severities],
+            "severity_text": r.severity_text, "scope": r.scope, "refuses": r.refuses,
             "summary": r.summary, "doc": r.doc, "fix": r.fix} for r in chosen], indent=2) + "\n")
         return 0
     if args.format == "markdown":
         lines = ["| code | level | severity | rule |", "|---|---|---|---|"]
-        lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity.label} | "
+        lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity_text} | "
                   f"{r.summary.replace('|', chr(92) + '|')} |" for r in chosen]
         sys.stdout.write("\n".join(lines) + "\n")
         return 0
@@ -185,7 +186,7 @@ def run_rules(args) -> int:
         r = chosen[0]
         sys.stdout.write(
             f"{r.code} {r.name}\n"
-            f"level {r.level} ({LEVELS[r.level]}), default severity {r.severity.label}"
+            f"level {r.level} ({LEVELS[r.level]}), severity {r.severity_text}"
             + (", refuses the file (exit 3)" if r.refuses else "") + "\n\n"
             f"{r.doc}\n" + (f"\nFix: {r.fix}\n" if r.fix else ""))
         return 0

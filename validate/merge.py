@@ -83,6 +83,16 @@ def _check_slices(docs: list[tuple[str, dict]]) -> int:
     return n
 
 
+def _names(docs) -> list[str]:
+    """The files the reports validated (their ``validated`` lists), once each, in order."""
+    seen: dict[str, None] = {}
+    for _, d in docs:
+        for n in d.get("validated") or []:
+            if isinstance(n, str):
+                seen.setdefault(n, None)
+    return list(seen)
+
+
 def merge(paths: list[str]) -> tuple[Report, Options]:
     """The report of the whole run, and the run's options (for rendering, exit code)."""
     docs = [(p, _load(p)) for p in paths]
@@ -94,7 +104,8 @@ def merge(paths: list[str]) -> tuple[Report, Options]:
     if not any(sliced):
         fail_on = min(Severity.parse(d.get("fail_on", "error")) for _, d in docs)
         level = max(max(d.get("levels") or [5]) for _, d in docs)
-        rep = Report(sorted(findings, key=Finding.sort_key), files, suppressed, notes)
+        rep = Report(sorted(findings, key=Finding.sort_key), files, suppressed, notes,
+                     names=_names(docs))
         return rep, Options(level=level, fail_on=fail_on)
     if not all(sliced):
         bad = next(p for (p, _), s in zip(docs, sliced) if not s)
@@ -114,9 +125,9 @@ def merge(paths: list[str]) -> tuple[Report, Options]:
             raise ConfigError(f"{g['display']}: {len(mine)} of its {g['n_files']} files are in "
                               "these slices: was the tree changed between slices?")
         if g["dataset_checks"]:
-            findings += dataset_findings(g, mine, opts, ds_rules)
+            findings += dataset_findings(g, mine, opts, ds_rules, notes)
     order = {f["display"]: f["index"] for f in entries}  # notes in the run's file order
     notes.sort(key=lambda n: order.get(n.get("file"), len(order)))
-    rep = finish(findings, opts, files, notes)
+    rep = finish(findings, opts, files, notes, names=[f["display"] for f in entries])
     rep.suppressed += suppressed
     return rep, opts

@@ -61,6 +61,8 @@ class Report:
     #: a slice of a run (``--slice``): index, count, groups and each file's entry for
     #: the dataset checks that ``merge-reports`` runs; None for a whole run
     slice: dict | None = None
+    #: the files validated, as displayed (a JUnit test suite each)
+    names: list[str] = field(default_factory=list)
 
     @property
     def refused(self) -> bool:
@@ -175,7 +177,8 @@ def selected_rules(opts: Options, scope: str) -> list[Rule]:
 
 
 def _finding(rule: Rule, issue, opts: Options, file: str, logical: str) -> Finding:
-    sev = issue.severity if issue.severity is not None else rule.severity
+    # only a severity the rules table lists for the rule (``Rule.severities``)
+    sev = issue.severity if issue.severity in rule.severities else rule.severity
     if not rule.refuses:
         for pat, s in opts.severity.items():
             if rule.code.startswith(pat):
@@ -383,10 +386,11 @@ def _warm(opts: Options, n_files: int) -> None:
 
 
 def dataset_findings(group: dict, files: list[dict], opts: Options,
-                     rules: list[Rule]) -> list[Finding]:
+                     rules: list[Rule], notes: list[dict]) -> list[Finding]:
     """The dataset checks (L5) of one group (``root``, ``display``, ``dataset_dir``) from
     its files' entries (path, display, logical, split, facts, summary, refused): the
-    file results of this run, or of the slices ``merge-reports`` joins."""
+    file results of this run, or of the slices ``merge-reports`` joins. The checks'
+    notes are added to ``notes``."""
     ds = DatasetContext(group["root"], group["display"], opts, files, group["dataset_dir"])
     out = []
     for r in rules:
@@ -401,6 +405,7 @@ def dataset_findings(group: dict, files: list[dict], opts: Options,
             out.append(_finding(r, issue, opts, file, logical))
         if err:
             out.append(_internal(err, opts, group["display"], "."))
+    notes += [{"file": group["display"], "note": n} for n in ds.notes]
     return out
 
 
@@ -450,12 +455,14 @@ def validate(paths: list[str], opts: Options, *, only: set[str] | None = None,
               "n_files": len(g.targets), "dataset_checks": bool(ds_rules) and
               _dataset_group(g)} for g in groups]
     if part is not None:
-        return finish(findings, opts, len(chosen), notes, slice={
+        return finish(findings, opts, len(chosen), notes,
+                      names=[all_targets[i].display for i in chosen], slice={
             "index": part[0], "count": part[1], "options": options_record(opts),
             "groups": infos,
             "files": [{"index": i, "group": group_of[i], **entries[i]} for i in chosen]})
     for gi, g in enumerate(groups):
         if infos[gi]["dataset_checks"]:
             files = [entries[i] for i in chosen if group_of[i] == gi]
-            findings += dataset_findings(infos[gi], files, opts, ds_rules)
-    return finish(findings, opts, len(all_targets), notes)
+            findings += dataset_findings(infos[gi], files, opts, ds_rules, notes)
+    return finish(findings, opts, len(all_targets), notes,
+                  names=[t.display for t in all_targets])

@@ -87,6 +87,18 @@ class Block:
     def stats(self) -> FrameStats:
         return frame_stats(self.data, self.nc)
 
+    @cached_property
+    def nonfinite(self) -> np.ndarray:
+        """(nf,) bool: the frames holding a NaN or an Inf (WF300 reports them, once;
+        the checks that would read them leave them out). From the frame sums, which NaN
+        and Inf propagate into; a frame whose float32 sums merely overflowed is
+        confirmed finite on its data."""
+        st = self.stats
+        bad = ~(np.isfinite(st.sum).all(axis=1) & np.isfinite(st.sumsq).all(axis=1))
+        for k in np.flatnonzero(bad):  # rare
+            bad[k] = not np.isfinite(self.data[k]).all()
+        return bad
+
 
 class ReadPlan:
     """How a field is cut into blocks (whole frames, or slabs of a frame) within the byte
