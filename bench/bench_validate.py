@@ -16,6 +16,7 @@ Compares, on the same file with a warm page cache, each in a fresh process:
 - ``validate_l4_card``  the same with a system card declaring every invariant the data
                    keep (conserved mean, non-negativity, divergence-free velocity on the
                    Fourier x Chebyshev grid, symmetric positive-definite tensor, walls)
+- ``validate_l4_card_1thread``  the same with the physics checks in one thread
 - ``validate_l4_card_stride4``  the same with the divergence on every 4th frame
 - ``well_loop``    the Well's ``check_thewell_data.py`` logic: a frame-by-frame loop with a
                    NaN, constant and mean computation per frame and component
@@ -188,6 +189,11 @@ def task_validate_l4_card(path, stride: int = 1):
     _validate(path, 4, {"derivative_stride": stride}, BENCH_CARD)
 
 
+def task_validate_l4_card_1thread(path):
+    """The same with the physics checks in one thread (limits.physics_threads = 1)."""
+    _validate(path, 4, {"physics_threads": 1}, BENCH_CARD)
+
+
 def task_validate_l4_card_stride4(path):
     """The same, with the divergence on every 4th frame (limits.derivative_stride)."""
     task_validate_l4_card(path, stride=4)
@@ -224,6 +230,7 @@ TASKS = {"read_whole": task_read_whole, "read_blocks": task_read_blocks,
          "validate_serial": task_validate_serial, "validate_h5dread": task_validate_h5dread,
          "validate_l4": task_validate_l4, "validate_l4_serial": task_validate_l4_serial,
          "validate_l4_card": task_validate_l4_card,
+         "validate_l4_card_1thread": task_validate_l4_card_1thread,
          "validate_l4_card_stride4": task_validate_l4_card_stride4, "well_loop": task_well_loop}
 
 

@@ -1,18 +1,20 @@
-"""Baseline: the Rayleigh–Bénard problem stepped by a plain Dedalus script, no output.
+"""Baseline: the Rayleigh–Bénard problem stepped by a plain Dedalus script.
 
 The Dedalus example ``ivp_2d_rayleigh_benard`` (same equations, tau form, IC and CFL
-settings as wellforge's rayleigh_benard system), stopped at ``t_end``. Prints one JSON line.
-Usage: python bench/plain_rayleigh_benard.py NX NZ RAYLEIGH T_END
+settings as wellforge's rayleigh_benard system), stopped at ``t_end``. Without ``--output``
+nothing is written; with ``--output DIR`` Dedalus's own file handler writes b, p and u every
+``--dt-out`` (as the example does), for ``--runs`` initial conditions (seeds 42, 43, ...)
+one after the other, each built afresh as the example would be. Prints one JSON line.
+Usage: python bench/plain_rayleigh_benard.py NX NZ RAYLEIGH T_END [--runs N] [--output DIR]
 """
 
 import json
-import sys
 import time
 
 import numpy as np
 
 
-def main(Nx, Nz, Rayleigh, t_end, Prandtl=1.0, seed=42):
+def main(Nx, Nz, Rayleigh, t_end, Prandtl=1.0, seed=42, output=None, dt_out=0.25):
     t0 = time.perf_counter()
     import dedalus.public as d3
 
@@ -54,6 +56,12 @@ def main(Nx, Nz, Rayleigh, t_end, Prandtl=1.0, seed=42):
     CFL = d3.CFL(solver, initial_dt=0.125, cadence=10, safety=0.5, threshold=0.05,
                  max_change=1.5, min_change=0.5, max_dt=0.125)
     CFL.add_velocity(u)
+    if output:
+        snapshots = solver.evaluator.add_file_handler(f"{output}/run_{seed}", sim_dt=dt_out,
+                                                      max_writes=10**6)
+        snapshots.add_task(b, name="buoyancy")
+        snapshots.add_task(p, name="pressure")
+        snapshots.add_task(u, name="velocity")
     while solver.proceed:
         solver.step(CFL.compute_timestep())
     return {"wall_s": time.perf_counter() - t0, "steps": solver.iteration,
@@ -61,5 +69,18 @@ def main(Nx, Nz, Rayleigh, t_end, Prandtl=1.0, seed=42):
 
 
 if __name__ == "__main__":
-    Nx, Nz, Ra, t_end = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-    print(json.dumps(main(Nx, Nz, Ra, t_end)))
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("nx", type=int)
+    ap.add_argument("nz", type=int)
+    ap.add_argument("rayleigh", type=float)
+    ap.add_argument("t_end", type=float)
+    ap.add_argument("--runs", type=int, default=1)
+    ap.add_argument("--output", default=None)
+    a = ap.parse_args()
+    t0 = time.perf_counter()
+    runs = [main(a.nx, a.nz, a.rayleigh, a.t_end, seed=42 + i, output=a.output)
+            for i in range(a.runs)]
+    print(json.dumps({"wall_s": time.perf_counter() - t0,
+                      "steps": sum(r["steps"] for r in runs), "runs": a.runs}))

@@ -117,8 +117,10 @@ def run_generate(args) -> int:
     plan = load_plan(args.target, args.preset, args.sets, args.well_compat)
     rpr, source = ranks_per_run(args.ranks_per_run, plan.config)
     if world.rank == 0:
-        print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs in "
-              f"{len(plan.files())} files, {world.size} ranks, {rpr} per run ({source}) -> "
+        n_cells, n_files = len(plan.files()), len({(r.split, r.file_key) for r in plan.runs})
+        print(f"wellforge generate: {plan.system.name}: {len(plan.runs)} runs of {n_cells} "
+              f"parameter set{'s' * (n_cells != 1)} in {n_files} file{'s' * (n_files != 1)}, "
+              f"{world.size} ranks, {rpr} per run ({source}) -> "
               f"{os.path.join(args.out, plan.dataset_name)}", file=sys.stderr)
         _note_splits(plan)
     summary = generate(plan, args.out, comm=world, ranks_per_run=rpr,
@@ -235,6 +237,7 @@ def run_plan(args) -> int:
     est = estimate(plan, args.ranks, rpr, args.calibrate_steps, developed=args.developed,
                    coarsen=args.coarsen)
     est["ranks_per_run_source"] = source
+    est.update({k: plan.config[k] for k in ("design", "holdout") if k in plan.config})
     if args.json:
         print(json.dumps(est, indent=1))
         return 0
@@ -244,12 +247,26 @@ def run_plan(args) -> int:
           f"{est['splits']['test']} trajectories")
     print(f"grouping: {args.ranks} ranks = {est['groups']} groups × {rpr} ranks per run "
           f"({source}); {est['rounds']} rounds of runs")
+    for what, d in plan.config.get("design", {}).items():
+        print(f"design of the {what.replace('_', ' ')}: {d['method']}, {d['n']} points, "
+              f"seed {d.get('seed', 0)}, over " + ", ".join(
+                  f"{k} [{r['low']:g}, {r['high']:g}]{' (log)' if r.get('scale') == 'log' else ''}"
+                  for k, r in d["ranges"].items()))
+    held = plan.config.get("holdout")
+    if held:
+        print(f"hold-out: {len(held['cells'])} parameter set(s), all their trajectories in "
+              f"{held['split']}: " + "; ".join(
+                  ", ".join(f"{k}={v:g}" for k, v in c.items()) for c in held["cells"]))
     print(f"resolution: simulated {est['resolution']}, stored {est['stored_resolution']}, "
           f"{est['n_frames']} frames every {est['dt_out']}")
     gib = est["disk_bytes"] / 2**30
     print(f"disk: {gib:.3g} GiB of data, and as much again for the run shards in the work "
           f"directory until 'wellforge clean' (peak {2 * gib:.3g} GiB)")
+    lead = est["leader_frame_bytes"] / 2**20
     cal = est.get("calibration")
+    print(f"memory: the group leader gathers each frame: {lead:.3g} MiB beyond its share"
+          + (f"; the solver about {est['rank_mib']:.0f} MiB per rank ({cal['rss_mib']:.0f} "
+             f"MiB on 1 rank, split over {rpr})" if cal else ""))
     if cal:
         step = ("fixed step: the system has no velocity" if cal["fixed_dt"] else
                 "lower bound: the calibration ran at max_dt" if cal["at_max_dt"] else "")

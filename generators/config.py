@@ -456,10 +456,22 @@ def _expand_runs(system: System, resolved: dict, pcombos: list[dict], iccombos: 
                 run_id=run_id, index=index, system=system.name, dataset_name=name,
                 params=dict(pc), ic=dict(ic), seed=run_seed, resolution=res,
                 stored_resolution=stored, t_start=time["start"], dt_out=time["dt_out"],
-                n_frames=time["n_frames"], spinup=time.get("spinup", 0.0),
+                n_frames=time["n_frames"], spinup=_run_spinup(ic, time),
                 split=split_of[ii], file_key=file_key, options=resolved["options"],
                 param_names=names))
     return runs
+
+
+def _run_spinup(ic: dict, time: dict) -> float:
+    """A run's spin-up: ``time.spinup``, or its IC parameter ``spinup`` where the system
+    declares one (trajectories of one file then start at different times: the file's
+    ``dimensions/time`` is per trajectory, as in the Well's viscoelastic files)."""
+    if ic.get("spinup") is None:
+        return time.get("spinup", 0.0)
+    spinup = _as_number("initial_conditions.spinup", ic["spinup"])
+    if spinup < 0:
+        raise ConfigError(f"initial_conditions.spinup: must be >= 0, given {spinup:g}")
+    return spinup
 
 
 def build_plan(system: System, cfg: dict) -> SweepPlan:

@@ -474,111 +474,34 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
             interpolate: str | None = None, time_rtol: float = 1e-6,
             stored_resolution: tuple[int, ...] | None = None,
             grid_options: dict[str, str] | None = None, card_source: str | None = None) -> str:
-    """Convert handler outputs (one per trajectory) into the Well file ``out``."""
-
+    """Convert handler outputs (one per trajectory) into the Well file ``out``: match the
+    tasks and times of every handler, choose the stored grid, declare the file from the
+    card, write the frames, record the provenance."""
     from wellforge.schema.declare import declare_from_card
-    from wellforge.schema.grids import Axis
     from wellforge.schema.writer import WellWriter
-
-    from .provenance import environment
-    from .resample import Resampler, stored_grid
 
     if os.path.exists(out):
         raise ConfigError(f"{out}: exists; remove it or choose another --out")
     grid_options = grid_options or {}
     handlers = [open_handler(p) for p in inputs]
     try:
-        plans, coords, tplans = None, None, []
-        for h in handlers:
-            fp, co = plan_fields(card, h.tasks, field_map or {}, axis_map or {}, only, h.path)
-            if coords is not None and any(coords[k].shape != co[k].shape or not np.allclose(
-                    coords[k], co[k]) for k in co):
-                raise InputRefused(f"{h.path}: grid differs from {handlers[0].path}")
-            plans, coords = fp, co
-            tplans.append(plan_times(h.times, dt_out=dt_out, start=start, n_frames=n_frames,
-                                     interpolate=interpolate, rtol=time_rtol, where=h.path))
-        t_ref = tplans[0].times
-        for h, tp in zip(handlers[1:], tplans[1:]):
-            if tp.times.shape != t_ref.shape or not np.allclose(tp.times, t_ref, rtol=0,
-                                                                 atol=1e-9 * tp.source_spacing):
-                raise InputRefused(f"{h.path}: stored times differ from {handlers[0].path} "
-                                   f"({tp.times.size} vs {t_ref.size} frames); a Well file's "
-                                   "trajectories share their times")
-        src_res = tuple(coords[a.name].size for a in card.axes)
-        stored = tuple(stored_resolution) if stored_resolution else src_res
-        if len(stored) != len(card.axes):
-            raise ConfigError(f"--stored-resolution: expected {len(card.axes)} sizes "
-                              f"({', '.join(a.name for a in card.axes)})")
-        axes = tuple(Axis(a.name, a.kind, a.bounds, n) for a, n in zip(card.axes, src_res))
-        modes = {a.name: grid_options.get(f"{a.name}_grid") for a in card.axes}
-        stored_coords = []
-        for a, ca, n in zip(axes, card.axes, stored):
-            if ca.kind in _RESAMPLABLE:
-                try:
-                    stored_coords.append(stored_grid(a, n, modes[a.name]))
-                except ValueError as e:
-                    raise ConfigError(f"--option {a.name}_grid: {e}") from None
-            elif n == a.size and not modes[a.name]:
-                stored_coords.append(coords[a.name])
-            else:
-                raise ConfigError(f"axis {a.name}: a {ca.kind} axis cannot be resampled; keep "
-                                  f"its {a.size} points")
-        resample = Resampler(axes, stored, modes)
-
+        plans, coords, tplans = _match_inputs(
+            handlers, card, field_map or {}, axis_map or {}, only,
+            dict(dt_out=dt_out, start=start, n_frames=n_frames, interpolate=interpolate,
+                 rtol=time_rtol))
+        src_res, stored, stored_coords, resample = _stored_grid(card, coords,
+                                                                stored_resolution, grid_options)
         os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
-        writer = WellWriter(out, dataset_name or card.name, len(handlers), t_ref,
+        writer = WellWriter(out, dataset_name or card.name, len(handlers), tplans[0].times,
                             time_units=card.time_units, grid_type=card.grid_type)
         try:
             declare_from_card(writer, card, stored_coords, params, [fp.name for fp in plans],
                               system=system_name or card.name)
-            for i, (h, tp) in enumerate(zip(handlers, tplans)):
-                for k, srcs in enumerate(tp.sources):
-                    frame = {}
-                    for fp in plans:
-                        data = sum(w * h.read(fp.task, j) for j, w in srcs)
-                        data = resample(_frame(np.asarray(data), fp))
-                        if not np.all(np.isfinite(data)):
-                            raise InputRefused(f"{h.path}: non-finite values in task "
-                                               f"{fp.task!r} at t = {tp.times[k]:.6g}")
-                        frame[fp.name] = data.astype(np.float32)
-                    writer.write_frame(i, k, frame)
-            tp0 = tplans[0]
-            steps = np.concatenate([h.timesteps for h in handlers])
-            writer.set_provenance({
-                "generator": "wellforge convert", "system": system_name or card.name,
-                "card": card_source or f"registered system {system_name}",
-                "source": {
-                    "format": "dedalus file handler",
-                    "mode": "virtual" if any(h.virtual for h in handlers) else "gather",
-                    "inputs": [h.path for h in handlers],
-                    "handlers": [h.handler for h in handlers],
-                    "sets": [[n for n, _ in h.sets] for h in handlers],
-                    "writes": [int(h.times.size) for h in handlers],
-                    "tasks": {fp.name: fp.task for fp in plans},
-                    "task_scales": {fp.name: list(handlers[0].tasks[fp.task].scales)
-                                    for fp in plans},
-                },
-                "parameters": params,
-                "output_times": (
-                    "as written by the Dedalus file handler (uniform to "
-                    f"{tp0.source_deviation:.3g}, every {tp0.every} write(s))"
-                    if tp0.method == "select" else
-                    f"{tp0.method} interpolation in time between the handler's writes"),
-                "time_resampling": {
-                    "method": tp0.method, "every": tp0.every,
-                    "dt_out": float(t_ref[1] - t_ref[0]), "start": float(t_ref[0]),
-                    "source_spacing": [tp.source_spacing for tp in tplans],
-                    "source_max_deviation": [tp.source_deviation for tp in tplans],
-                    "tolerance": time_rtol},
-                "dt_stats": ({"min": float(steps.min()), "max": float(steps.max()),
-                              "mean": float(steps.mean()), "source": "scales/timestep at "
-                              "the writes"} if steps.size else {}),
-                "resolution_simulated": list(src_res),
-                "resolution_stored": list(stored),
-                "options": grid_options,
-                "converted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-                **environment(),
-            })
+            _write_frames(writer, handlers, plans, tplans, resample)
+            writer.set_provenance(_provenance(
+                handlers, plans, tplans, params, system_name or card.name,
+                card_source or f"registered system {system_name}", time_rtol,
+                src_res, stored, grid_options))
             writer.close()
         except BaseException:
             writer.abort()
@@ -587,6 +510,114 @@ def convert(inputs: list[str], out: str, card, params: dict[str, float], *,
         for h in handlers:
             h.close()
     return out
+
+
+def _match_inputs(handlers, card, field_map, axis_map, only, times: dict):
+    """The field plans, coordinates and time plans of the handlers, which must share one
+    grid and one set of stored times (a Well file's trajectories do)."""
+    plans, coords, tplans = None, None, []
+    for h in handlers:
+        fp, co = plan_fields(card, h.tasks, field_map, axis_map, only, h.path)
+        if coords is not None and any(coords[k].shape != co[k].shape or not np.allclose(
+                coords[k], co[k]) for k in co):
+            raise InputRefused(f"{h.path}: grid differs from {handlers[0].path}")
+        plans, coords = fp, co
+        tplans.append(plan_times(h.times, where=h.path, **times))
+    t_ref = tplans[0].times
+    for h, tp in zip(handlers[1:], tplans[1:]):
+        if tp.times.shape != t_ref.shape or not np.allclose(tp.times, t_ref, rtol=0,
+                                                             atol=1e-9 * tp.source_spacing):
+            raise InputRefused(f"{h.path}: stored times differ from {handlers[0].path} "
+                               f"({tp.times.size} vs {t_ref.size} frames); a Well file's "
+                               "trajectories share their times")
+    return plans, coords, tplans
+
+
+def _stored_grid(card, coords, stored_resolution, grid_options):
+    """(simulated sizes, stored sizes, stored coordinates, the resampler) for the card's
+    axes: resamplable axes to the stored resolution and grid option, others kept."""
+    from wellforge.schema.grids import Axis
+
+    from .resample import Resampler, stored_grid
+
+    src_res = tuple(coords[a.name].size for a in card.axes)
+    stored = tuple(stored_resolution) if stored_resolution else src_res
+    if len(stored) != len(card.axes):
+        raise ConfigError(f"--stored-resolution: expected {len(card.axes)} sizes "
+                          f"({', '.join(a.name for a in card.axes)})")
+    axes = tuple(Axis(a.name, a.kind, a.bounds, n) for a, n in zip(card.axes, src_res))
+    modes = {a.name: grid_options.get(f"{a.name}_grid") for a in card.axes}
+    stored_coords = []
+    for a, ca, n in zip(axes, card.axes, stored):
+        if ca.kind in _RESAMPLABLE:
+            try:
+                stored_coords.append(stored_grid(a, n, modes[a.name]))
+            except ValueError as e:
+                raise ConfigError(f"--option {a.name}_grid: {e}") from None
+        elif n == a.size and not modes[a.name]:
+            stored_coords.append(coords[a.name])
+        else:
+            raise ConfigError(f"axis {a.name}: a {ca.kind} axis cannot be resampled; keep "
+                              f"its {a.size} points")
+    return src_res, stored, stored_coords, Resampler(axes, stored, modes)
+
+
+def _write_frames(writer, handlers, plans, tplans, resample) -> None:
+    """Every stored frame of every trajectory: the handler's writes (or their weighted
+    sum, in time), resampled, checked finite, float32."""
+    for i, (h, tp) in enumerate(zip(handlers, tplans)):
+        for k, srcs in enumerate(tp.sources):
+            frame = {}
+            for fp in plans:
+                data = sum(w * h.read(fp.task, j) for j, w in srcs)
+                data = resample(_frame(np.asarray(data), fp))
+                if not np.all(np.isfinite(data)):
+                    raise InputRefused(f"{h.path}: non-finite values in task "
+                                       f"{fp.task!r} at t = {tp.times[k]:.6g}")
+                frame[fp.name] = data.astype(np.float32)
+            writer.write_frame(i, k, frame)
+
+
+def _provenance(handlers, plans, tplans, params, system, card_source, time_rtol, src_res,
+                stored, grid_options) -> dict:
+    """Where a converted file came from: the handlers, the tasks, the time resampling."""
+    from .provenance import environment
+
+    tp0, t_ref = tplans[0], tplans[0].times
+    steps = np.concatenate([h.timesteps for h in handlers])
+    return {
+        "generator": "wellforge convert", "system": system, "card": card_source,
+        "source": {
+            "format": "dedalus file handler",
+            "mode": "virtual" if any(h.virtual for h in handlers) else "gather",
+            "inputs": [h.path for h in handlers],
+            "handlers": [h.handler for h in handlers],
+            "sets": [[n for n, _ in h.sets] for h in handlers],
+            "writes": [int(h.times.size) for h in handlers],
+            "tasks": {fp.name: fp.task for fp in plans},
+            "task_scales": {fp.name: list(handlers[0].tasks[fp.task].scales) for fp in plans},
+        },
+        "parameters": params,
+        "output_times": (
+            "as written by the Dedalus file handler (uniform to "
+            f"{tp0.source_deviation:.3g}, every {tp0.every} write(s))"
+            if tp0.method == "select" else
+            f"{tp0.method} interpolation in time between the handler's writes"),
+        "time_resampling": {
+            "method": tp0.method, "every": tp0.every,
+            "dt_out": float(t_ref[1] - t_ref[0]), "start": float(t_ref[0]),
+            "source_spacing": [tp.source_spacing for tp in tplans],
+            "source_max_deviation": [tp.source_deviation for tp in tplans],
+            "tolerance": time_rtol},
+        "dt_stats": ({"min": float(steps.min()), "max": float(steps.max()),
+                      "mean": float(steps.mean()), "source": "scales/timestep at "
+                      "the writes"} if steps.size else {}),
+        "resolution_simulated": list(src_res),
+        "resolution_stored": list(stored),
+        "options": grid_options,
+        "converted": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        **environment(),
+    }
 
 
 # -- CLI ---------------------------------------------------------------------------------

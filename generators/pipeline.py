@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import socket
 import time
 import uuid
@@ -30,10 +31,11 @@ from .checkpoint import Checkpoint
 from .config import SweepPlan
 from .identity import code_identity
 from .leases import Leases, file_lock
-from .pack import pack
+from .pack import pack, pack_one
+from .planning import disk_bytes
 from .run import RunResult, RunSpec
 from .runner import run_trajectory
-from .schedule import CostModel, check_free_space, check_layout
+from .schedule import CostModel, check_free_space, check_layout, process_mesh
 from .solver import SolverCache
 from .workdir import WorkDir, write_json_atomic
 
@@ -168,6 +170,7 @@ def generate(plan: SweepPlan, out_dir: str, *, comm=None, ranks_per_run: int = 1
                 _record(work, spec, result, group_id)
                 leases.release(spec.run_id)
                 sweep.finished(spec, result, group_id)
+                pack_when_complete(plan, work, spec)  # overlaps the other groups' runs
     finally:
         if leases is not None:
             leases.stop()
@@ -220,7 +223,8 @@ def _run_one(plan: SweepPlan, work: WorkDir, spec: RunSpec, group, group_id: int
     label = f"{sweep.prefix()} {plan.system.name} {spec.run_id}" if leader else ""
     try:
         result = run_trajectory(
-            plan.system, spec, work.shard(spec.run_id), comm=group, progress=progress,
+            plan.system, spec, work.shard(spec.run_id), comm=group,
+            mesh=process_mesh(group.size, spec.resolution), progress=progress,
             checkpoint=ckpt, label=label, solvers=solvers,
             provenance={"config": plan.config, "group": group_id, "code": identity})
         return result, None
@@ -246,13 +250,39 @@ def plan_splits(plan: SweepPlan) -> list[str]:
     return [s for s in SPLITS if s in used]
 
 
+def pack_when_complete(plan: SweepPlan, work: WorkDir, spec: RunSpec) -> str | None:
+    """Pack ``spec``'s data file into the work directory (``work.staged``) as soon as every
+    run of it is done, while other groups still run; :func:`collect` moves it into the
+    dataset instead of packing it then (a pack is a pure function of the finished runs, so
+    packing early changes nothing but when, and the dataset directory still changes only
+    once the whole plan is done). Returns the staged path, or None when a run of the file
+    is not done yet (or failed, or made by other code: ``collect`` reports it)."""
+    members = [r for r in plan.runs if (r.split, r.file_key) == (spec.split, spec.file_key)]
+    done = work.done_ids()
+    if any(r.run_id not in done for r in members):
+        return None
+    out = os.path.join(work.staged, spec.split, f"{spec.file_key}.hdf5")
+    shards = [(r.run_id, work.shard(r.run_id)) for r in members]
+    # never take the room the runs still to come need (their shards, then their packs)
+    todo = sum(1 for r in plan.runs if r.run_id not in done)
+    need = sum(os.path.getsize(p) for _, p in shards) + 2 * disk_bytes(plan, todo)
+    if shutil.disk_usage(work.root).free < need + (64 << 20):
+        return None  # packed at the end instead, when the runs' room is free again
+    with file_lock(os.path.join(work.root, "pack.lock")):
+        try:
+            return pack_one(shards, out)
+        except (ConfigError, DiskFull):
+            return None  # collect packs it, or says why it cannot
+
+
 def collect(plan: SweepPlan, work: WorkDir, before: set[str], finalize_dataset: bool = True
             ) -> Summary:
     """Pack finished shards into the dataset and write its stats, metadata and card.
 
     Nothing is packed while a run of the plan is neither done nor failed (other tasks of a
     job array, or runs still going), or while a split the plan fills would be empty.
-    Packs take turns under a lock; each is a pure function of the finished runs."""
+    Files packed ahead (:func:`pack_when_complete`) are moved in. Packs take turns under
+    a lock; each is a pure function of the finished runs."""
     summary = Summary(dataset=work.dataset, splits=plan_splits(plan))
     with file_lock(os.path.join(work.root, "pack.lock")):
         done = work.done_ids()
@@ -273,7 +303,7 @@ def collect(plan: SweepPlan, work: WorkDir, before: set[str], finalize_dataset: 
         summary.empty = [s for s in summary.splits if s not in {k for k, _ in groups}]
         if summary.pending or summary.empty:
             return summary  # nothing consistent to pack yet; the caller reports why
-        summary.files = pack(groups, work.dataset)
+        summary.files = pack(groups, work.dataset, staged=work.staged)
         if finalize_dataset:
             finalize(work.dataset, plan.system.card)
     return summary

@@ -24,6 +24,20 @@ def disk_bytes(plan: SweepPlan, runs: int | None = None) -> int:
     return int(n * r.n_frames * np.prod(r.stored_resolution) * per_point * 4)
 
 
+def frame_bytes(plan: SweepPlan, ranks_per_run: int = 1) -> int:
+    """Bytes the group leader holds beyond its own part to write one frame. Resampled
+    frames (or one rank): the field being gathered twice in float64 at the simulated
+    resolution (the ranks' pieces, then the global array) and every stored field's float32
+    frame. Stored as simulated on several ranks: one rank's piece at a time (float64 and
+    its float32 copy) — the frame goes to the file in parts (``gather.pieces``)."""
+    r = plan.runs[0]
+    comps = [len(r.resolution) ** f.order for f in plan.system.card.fields]
+    n = int(np.prod(r.resolution))
+    if ranks_per_run > 1 and tuple(r.stored_resolution) == tuple(r.resolution):
+        return int(max(comps) * -(-n // ranks_per_run) * (8 + 4))
+    return int(2 * max(comps) * n * 8 + sum(comps) * np.prod(r.stored_resolution) * 4)
+
+
 def calibrate(plan: SweepPlan, steps: int) -> dict:
     """Build the costliest run's solver and time ``steps`` CFL steps on this rank."""
     from mpi4py import MPI
@@ -72,11 +86,14 @@ def estimate(plan: SweepPlan, ranks: int, ranks_per_run: int, calibrate_steps: i
            "ranks_per_run": ranks_per_run, "groups": groups,
            "rounds": math.ceil(len(plan.runs) / groups),
            "resolution": list(r0.resolution), "stored_resolution": list(r0.stored_resolution),
-           "n_frames": r0.n_frames, "dt_out": r0.dt_out, "disk_bytes": disk_bytes(plan)}
+           "n_frames": r0.n_frames, "dt_out": r0.dt_out, "disk_bytes": disk_bytes(plan),
+           "leader_frame_bytes": frame_bytes(plan, ranks_per_run)}
     if calibrate_steps <= 0:
         return out
     cal = calibrate(plan, calibrate_steps)
     out["calibration"] = cal
+    # the solver's arrays split over the group's ranks; the leader holds a frame besides
+    out["rank_mib"] = cal["rss_mib"] / ranks_per_run
     steps = {key: cal["steps_per_run"] for key in files}
     if developed:
         from .forecast import forecast_cell

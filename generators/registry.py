@@ -13,6 +13,7 @@ from wellforge.errors import ConfigError
 from .system import System
 
 BUILTIN = {
+    "active_matter": "wellforge.generators.systems.active_matter:ActiveMatter",
     "shear_flow": "wellforge.generators.systems.shear_flow:ShearFlow",
     "rayleigh_benard": "wellforge.generators.systems.rayleigh_benard:RayleighBenard",
     "gray_scott_reaction_diffusion":
@@ -21,6 +22,10 @@ BUILTIN = {
     "kuramoto_sivashinsky":
         "wellforge.generators.systems.kuramoto_sivashinsky:KuramotoSivashinsky",
     "planetswe": "wellforge.generators.systems.planetswe:PlanetSWE",
+    "viscoelastic_instability":
+        "wellforge.generators.systems.viscoelastic_instability:ViscoelasticInstability",
+    "rayleigh_benard_3d": "wellforge.generators.systems.rayleigh_benard_3d:RayleighBenard3D",
+    "taylor_green_3d": "wellforge.generators.systems.taylor_green_3d:TaylorGreen3D",
 }
 
 

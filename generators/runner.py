@@ -29,7 +29,7 @@ from wellforge.errors import DiskFull
 
 from .axes import simulated_axes, stored_order
 from .clock import OutputClock
-from .gather import gather_global
+from .gather import gather_global, pieces
 from .monitor import StationaryMonitor
 from .progress import RunProgress
 from .provenance import run_provenance
@@ -78,6 +78,12 @@ def run_trajectory(system: System, spec: RunSpec, out_path: str, *, comm=None,
     return result
 
 
+def _number(f) -> float:
+    """The value of a Dedalus field without bases (a volume mean): rank 0 holds it."""
+    data = np.asarray(f["g"]).ravel()
+    return float(data[0]) if data.size else math.nan
+
+
 def replacement_seed(seed: int, attempt: int) -> int:
     """Seed of the ``attempt``-th redraw of a run (deterministic: a resumed sweep redraws
     the same initial conditions)."""
@@ -98,7 +104,7 @@ class _Run:
                                 options={**system.options, **spec.options})
         self.steps, self.dts = 0, []
         self.writer: WellWriter | None = None
-        self.monitor = None
+        self.monitor = self.diagnostics = None
 
     # -- 1. the solver ------------------------------------------------------------------
     def _build(self) -> None:
@@ -122,22 +128,29 @@ class _Run:
             self.monitor = StationaryMonitor(self.check, spec.times)
         if not self.leader:
             return
+        self.diagnostics = system.diagnostics(self.ctx, spec.times)
         self.writer = WellWriter(self.out_path, spec.dataset_name, 1, spec.times,
                                  time_units=system.card.time_units,
                                  grid_type=system.card.grid_type)
         coords = [stored_grid(axes[i], stored[i], modes[axes[i].name]) for i in order]
         declare_from_card(self.writer, system.card, coords, spec.params,
                           list(self.stepper.setup.outputs), system=system.name,
-                          param_names=spec.param_names)
+                          param_names=spec.param_names,
+                          diagnostics=list(self.stepper.setup.diagnostics))
 
     # -- 4. one stored frame ----------------------------------------------------------
     def _write_frame(self, k: int, t: float) -> None:
         """Gather, check and write stored frame ``k``; every rank of the group takes part
         in every collective and raises the same error (a rank left behind would hang the
-        group)."""
+        group). On several ranks with nothing to resample and no monitor, each field goes
+        to the file one rank's piece at a time (``_write_pieces``: bounded leader memory)."""
         frame, problem = {}, None
+        stream = self.comm.size > 1 and self.resample.identity and self.monitor is None
         for name, expr in self.stepper.setup.outputs.items():
             f = expr if not hasattr(expr, "evaluate") else expr.evaluate()
+            if stream:
+                problem = self._write_pieces(k, name, f, problem)
+                continue
             data = gather_global(f, self.comm)
             if self.leader and problem is None:
                 data = self.resample(data)
@@ -145,18 +158,43 @@ class _Run:
                     frame[name] = data.astype(np.float32)
                 else:
                     problem = ("nonfinite", f"non-finite values in {name}")
+        for name, expr in self.stepper.setup.diagnostics.items():
+            value = _number(expr.evaluate())
+            if self.leader and problem is None:
+                if np.isfinite(value):
+                    frame[name] = value
+                else:
+                    problem = ("nonfinite", f"non-finite diagnostic {name}")
         if self.leader and problem is None:
             try:
                 self.writer.write_frame(0, k, frame)
             except DiskFull as e:
                 problem = ("disk", str(e))
-            if self.monitor is not None:
-                self.monitor.update(k, frame)
+            for watcher in (self.monitor, self.diagnostics):
+                if watcher is not None:
+                    watcher.update(k, frame)
         problem = self.comm.bcast(problem, root=0)
         if problem is not None:
             if problem[0] == "disk":
                 raise DiskFull(problem[1])
             raise RunFailed(problem[1], t)
+
+    def _write_pieces(self, k: int, name: str, f, problem):
+        """Field ``name`` of frame ``k`` written part by part (``gather.pieces``); the
+        leader drains every piece even after a problem, so no rank is left waiting."""
+        from mpi4py import MPI
+
+        f.change_scales(1)
+        bad = not np.all(np.isfinite(np.asarray(f["g"])))
+        if self.comm.allreduce(bad, op=MPI.LOR) and problem is None:
+            problem = ("nonfinite", f"non-finite values in {name}")
+        for region, piece in pieces(f, self.comm):
+            if problem is None:
+                try:
+                    self.writer.write_part(0, k, name, region, piece.astype(np.float32))
+                except DiskFull as e:
+                    problem = ("disk", str(e))
+        return problem
 
     # -- 3. the step loop ---------------------------------------------------------------
     def _step_until_done(self, bar) -> dict | None:
@@ -242,7 +280,9 @@ class _Run:
             self.writer.set_provenance(run_provenance(
                 self.system, spec, self.seed, self.ctx, self.stepper, self.comm, result,
                 resumed=resumed, stationary=self._stationary_record(verdict),
-                extra=self.extra, factors_before=self.factor_counts))
+                extra={**(self.extra or {}), **(self.diagnostics.record()
+                                                if self.diagnostics is not None else {})},
+                factors_before=self.factor_counts))
             self.writer.close()
             if self.checkpoint is not None:
                 self.checkpoint.remove()

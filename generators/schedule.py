@@ -4,6 +4,8 @@
   ``generate`` and the launch scripts: ``--ranks-per-run`` > the config's ``ranks_per_run``
   > 1, with where the value came from;
 - :func:`check_layout`: layouts that cannot work or would leave cores empty are refused;
+- :func:`process_mesh`: the Dedalus process mesh of a run's group (1-D for 2-D grids, as
+  square as the grid allows for 3-D ones: 4 ranks -> 2 × 2);
 - :class:`CostModel`: the expected cost of each run (longest first), refined from the
   finished ones; also the remaining time of a sweep;
 - :func:`check_free_space`: the remaining runs must fit (shards and packed files).
@@ -36,10 +38,47 @@ def check_layout(world_size: int, ranks_per_run: int, resolution: tuple[int, ...
     if R > 1 and len(resolution) < 2:
         raise ConfigError(f"--ranks-per-run {R}: a 1-D system cannot be split over ranks "
                           "(Dedalus distributes at most dim - 1 axes); use --ranks-per-run 1")
-    if R > 1 and ((resolution[0] // 2) % R or resolution[-1] % R):
-        raise ConfigError(f"--ranks-per-run {R}: resolution {list(resolution)} does not split "
-                          f"evenly over {R} ranks (need x/2 and y divisible by {R}); cores "
-                          "would sit empty")
+    if R > 1:
+        process_mesh(R, resolution)
+
+
+def _factorisations(n: int, parts: int) -> list[tuple[int, ...]]:
+    if parts == 1:
+        return [(n,)]
+    return [(d, *rest) for d in range(1, n + 1) if n % d == 0
+            for rest in _factorisations(n // d, parts - 1)]
+
+
+def _splits_evenly(mesh: tuple[int, ...], resolution: tuple[int, ...]) -> bool:
+    """Dedalus distributes axis i over mesh[i] in coefficient space (a RealFourier axis
+    holds N/2 cosine-sine pairs) and axis i + 1 over mesh[i] in grid space: every part
+    must be equal, or cores sit idle."""
+    return all((resolution[i] // 2) % p == 0 and resolution[i + 1] % p == 0
+               for i, p in enumerate(mesh))
+
+
+def process_mesh(ranks: int, resolution: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The process mesh of a group of ``ranks`` for a grid of ``resolution`` (None for one
+    rank): ``dim - 1`` factors of ``ranks``, the most balanced one that splits the grid
+    evenly (3-D, 4 ranks: (2, 2); 2 ranks: (2, 1); 2-D: (ranks,)). Refuses a grid that no
+    mesh splits."""
+    if ranks == 1:
+        return None
+    dims = len(resolution)
+    # the most balanced first; among equals the larger factors first: the later axes stay
+    # local in coefficient space, where the solver couples them (``solver.matrix_coupling``)
+    meshes = sorted(_factorisations(ranks, dims - 1),
+                    key=lambda m: (max(m), tuple(-p for p in m)))
+    for mesh in meshes:
+        if _splits_evenly(mesh, tuple(resolution)):
+            return mesh
+    names = "xyz" if dims <= 3 else [f"axis {i}" for i in range(dims)]
+    need = "; ".join(f"{names[i]}/2 and {names[i + 1]} divisible by mesh factor {i + 1}"
+                     for i in range(dims - 1))
+    raise ConfigError(f"--ranks-per-run {ranks}: resolution {list(resolution)} does not split "
+                      f"evenly over any process mesh of {ranks} ranks "
+                      f"({dims - 1}-D: need {need}); cores would sit empty: choose another "
+                      "--ranks-per-run or resolution")
 
 
 class CostModel:

@@ -38,6 +38,9 @@ class Setup:
     timestepper: str
     cfl: CFLSettings
     dtype: Any = np.float64
+    #: card diagnostic name -> dedalus expression of a number (no bases, e.g. a volume
+    #: mean ``integ(u@u/2)/V``), stored once per frame as a time-varying scalar
+    diagnostics: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -108,6 +111,12 @@ class System:
     def check_parameters(self, params: dict[str, float]) -> None:
         """Reject a parameter combination the card's ranges cannot express (e.g. an integer
         wavenumber) with a ``ConfigError`` naming the key; called when a config is planned."""
+
+    def diagnostics(self, ctx: BuildContext, times: np.ndarray):
+        """A per-trajectory diagnostic of the stored frames, or None (the default): an
+        object with ``update(k, frame)`` (frame ``k`` as stored: field name -> array) and
+        ``record() -> dict`` (per-trajectory provenance entries, as one-element lists)."""
+        return None
 
     def build(self, ctx: BuildContext) -> Setup:  # pragma: no cover - interface
         raise NotImplementedError

@@ -53,6 +53,7 @@ class WorkDir:
         self.root = os.path.join(out_dir, f".wellforge-{name}")
         self.dataset = os.path.join(out_dir, name)
         self.manifest = os.path.join(self.root, "manifest.json")
+        self.staged = os.path.join(self.root, "packed")  # data files packed ahead
 
     @classmethod
     def of_dataset(cls, dataset_dir: str) -> WorkDir:

@@ -47,6 +47,7 @@ class InvariantCard:
     tolerance: float
     doc: str = ""
     bounds: tuple[float | None, float | None] | None = None  # "bounded": (low, high)
+    equals: str | None = None  # "trace": the field the trace equals (None: zero)
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,18 @@ class SystemCard:
     invariants: tuple[InvariantCard, ...] = ()
     references: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    #: time-varying scalars of each trajectory (order 0): volume means such as the kinetic
+    #: energy, stored as ``/scalars/<name>`` of shape (n_traj, T), one value per frame
+    diagnostics: tuple[FieldCard, ...] = ()
 
     def field(self, name: str) -> FieldCard:
         for f in self.fields:
+            if f.name == name:
+                return f
+        raise KeyError(name)
+
+    def diagnostic(self, name: str) -> FieldCard:
+        for f in self.diagnostics:
             if f.name == name:
                 return f
         raise KeyError(name)

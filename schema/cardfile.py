@@ -55,7 +55,7 @@ AXIS_KINDS = CARD_KINDS  # how an axis is discretised (schema.grids: one vocabul
 #: invariant kinds in use (the validator decides which it checks); others are allowed
 INVARIANT_KINDS = ("conserved_mean", "divergence_free", "bounded", "zero_mean", "symmetric",
                    "energy_balance", "antisymmetric", "positive_definite", "non_negative",
-                   "energy_non_increasing")
+                   "energy_non_increasing", "trace", "traceless")
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")
 _KIND = re.compile(r"^[a-z][a-z0-9_]*$")
 
@@ -99,6 +99,15 @@ def _units(where: str, v) -> str:
         raise ConfigError(str(e)) from None
 
 
+def _equals(where: str, v) -> str | None:
+    """A "trace" invariant's ``equals``: the field its trace equals (None: traceless)."""
+    if v is None:
+        return None
+    if not isinstance(v, str) or not _NAME.match(v):
+        raise ConfigError(f"{where}.equals: expected a field name, given {v!r}")
+    return v
+
+
 def _strings(where: str, v) -> tuple[str, ...]:
     if v is None:
         return ()
@@ -124,6 +133,14 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
                               f"given {order!r}")
         fields.append(FieldCard(_name(f"{w}.name", f["name"]), int(order),
                                 _units(f"{w}.units", f["units"]), str(f.get("doc", ""))))
+    diagnostics = []
+    for i, f in enumerate(d.get("diagnostics") or []):
+        w = f"{where}.diagnostics[{i}]"
+        _keys(w, f, ("name", "units"), ("order", "doc"))
+        if f.get("order", 0) != 0:
+            raise ConfigError(f"{w}.order: a diagnostic is a scalar per frame (order 0)")
+        diagnostics.append(FieldCard(_name(f"{w}.name", f["name"]), 0,
+                                     _units(f"{w}.units", f["units"]), str(f.get("doc", ""))))
     params = []
     for i, p in enumerate(d.get("parameters") or []):
         w = f"{where}.parameters[{i}]"
@@ -174,12 +191,14 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
     invariants = []
     for i, v in enumerate(d.get("invariants") or []):
         w = f"{where}.invariants[{i}]"
-        _keys(w, v, ("kind", "field", "tolerance"), ("doc", "bounds"))
+        _keys(w, v, ("kind", "field", "tolerance"), ("doc", "bounds", "equals"))
         if not isinstance(v["kind"], str) or not _KIND.match(v["kind"]):
             raise ConfigError(f"{w}.kind: {v['kind']!r}: expected a lower-case name such as "
                               f"{', '.join(INVARIANT_KINDS)}")
         if v["field"] not in field_names:
             raise ConfigError(f"{w}.field: {v['field']!r} is not a field of the card")
+        if v.get("equals") is not None and v["equals"] not in field_names:
+            raise ConfigError(f"{w}.equals: {v['equals']!r} is not a field of the card")
         bounds = v.get("bounds")
         if bounds is not None:
             if not isinstance(bounds, list) or len(bounds) != 2:
@@ -188,7 +207,8 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
             if None not in bounds and bounds[0] > bounds[1]:
                 raise ConfigError(f"{w}.bounds: low {bounds[0]:g} > high {bounds[1]:g}")
         invariants.append(InvariantCard(v["kind"], v["field"], _num(f"{w}.tolerance",
-                                        v["tolerance"]), str(v.get("doc", "")), bounds))
+                                        v["tolerance"]), str(v.get("doc", "")), bounds,
+                                        _equals(w, v.get("equals"))))
     grid_type = d.get("grid_type", "cartesian")
     if grid_type not in spec.GRID_TYPES:
         raise ConfigError(f"{where}.grid_type: {grid_type!r} is not one of "
@@ -199,7 +219,7 @@ def card_from_mapping(d: dict, where: str = "card") -> SystemCard:
         axes=tuple(axes), time_units=_units(f"{where}.time_units", d.get("time_units", "1")),
         grid_type=grid_type, invariants=tuple(invariants),
         references=_strings(f"{where}.references", d.get("references")),
-        notes=_strings(f"{where}.notes", d.get("notes")))
+        notes=_strings(f"{where}.notes", d.get("notes")), diagnostics=tuple(diagnostics))
 
 
 def load_card(path: str | os.PathLike) -> SystemCard:
@@ -222,11 +242,18 @@ def card_to_mapping(card: SystemCard) -> dict:
     for p in d["parameters"]:
         p["well_values"] = list(p["well_values"])
     for v in d["invariants"]:
+        if v["equals"] is None:
+            del v["equals"]
         if v["bounds"] is None:
             del v["bounds"]
         else:
             v["bounds"] = list(v["bounds"])
     d["references"], d["notes"] = list(d["references"]), list(d["notes"])
+    if d["diagnostics"]:
+        d["diagnostics"] = [dict(name=f["name"], units=f["units"], doc=f["doc"])
+                            for f in d["diagnostics"]]
+    else:
+        del d["diagnostics"]  # cards without diagnostics read as they always did
     return d
 
 

@@ -125,6 +125,8 @@ def dataset_card(root: str, card: SystemCard | None = None,
             f"{s} {len(counts[s])} / {n_traj[s]}" for s in SPLITS),
         f"- Size: {size / 2**20:.1f} MiB",
         f"- Constant scalars: {', '.join(meta['constant_scalar_names']) or 'none'}",
+        *([f"- Time-varying scalars (one value per frame): {', '.join(meta['scalar_names'])}"]
+          if meta.get("scalar_names") else []),
         "",
     ]
     if previews:

@@ -21,11 +21,13 @@ from .writer import WellWriter
 def declare_from_card(writer: WellWriter, card: SystemCard, coords: Iterable[np.ndarray],
                       params: Mapping[str, float], fields: Iterable[str], *,
                       system: str | None = None,
-                      param_names: Mapping[str, str] | None = None) -> WellWriter:
+                      param_names: Mapping[str, str] | None = None,
+                      diagnostics: Iterable[str] = ()) -> WellWriter:
     """Declare ``writer``'s axes (``coords`` in the card's axis order), parameters
     (card name -> value; stored under ``param_names`` where given, e.g. the Well's
     ``Rayleigh`` quirk), ``fields`` (card field names, in storage order), boundary
-    conditions and root attributes from ``card``."""
+    conditions and root attributes from ``card``; ``diagnostics`` (card diagnostic names)
+    are time-varying scalars, written frame by frame."""
     names = dict(param_names or {})
     for ax, c in zip(card.axes, coords):
         writer.add_dimension(ax.name, c, units=ax.units)
@@ -34,6 +36,8 @@ def declare_from_card(writer: WellWriter, card: SystemCard, coords: Iterable[np.
     for name in fields:
         fc = card.field(name)
         writer.add_field(name, order=fc.order, units=fc.units)
+    for name in diagnostics:
+        writer.add_series(name, units=card.diagnostic(name).units)
     for ax in card.axes:
         writer.add_boundary_condition(ax.name, ax.bc, variant=ax.bc_variant,
                                       fields=ax.bc_fields, values=ax.bc_values or None)

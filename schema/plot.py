@@ -5,7 +5,8 @@ One picture per grid type, with the geometry right:
 - Cartesian (uniform or Chebyshev axes): x to the right, y up, cells drawn at their true
   positions (``pcolormesh`` on edges halfway between points, so a Chebyshev axis shows its
   clustering at the walls) and equal aspect unless the domain is very elongated;
-  a 1-D file is a line plot; a 3-D file is a slice (middle of the last axis or ``--slice``).
+  a 1-D file is a line plot; a 3-D file is a slice (middle of the last axis or ``--slice``),
+  or with ``--slice orthogonal`` the three mid-planes through the centre at one time.
 - Sphere (``theta`` colatitude, ``phi`` longitude; ``equiangular``/``spherical`` files):
   a longitude–latitude map (north up, 0–360° east) or a Mollweide projection.
 
@@ -146,6 +147,25 @@ def _reduce(info, frames: np.ndarray, slice_: str | None) -> tuple[np.ndarray, l
     return frames, dims, ", ".join(notes)
 
 
+ORTHOGONAL = "orthogonal"
+
+
+def _mid_planes(info, frame: np.ndarray) -> list[tuple[np.ndarray, list[str], str]]:
+    """The three planes through the centre of a 3-D frame: (data, its two axes, the
+    plane), each axis normal to one of them, the normal axis at its middle point."""
+    dims = list(info.spatial_dims)
+    if len(dims) != 3:
+        raise ConfigError(f"--slice {ORTHOGONAL}: needs 3-D data; {info.path} has "
+                          f"{len(dims)} spatial dimension(s) ({', '.join(dims)})")
+    planes = []
+    for i in (2, 1, 0):
+        j = frame.shape[i] // 2
+        keep = [d for k, d in enumerate(dims) if k != i]
+        planes.append((np.take(frame, j, axis=i), keep,
+                       f"{dims[i]} = {float(info.coords[dims[i]][j]):.4g}"))
+    return planes
+
+
 def _parse_size(size: str) -> tuple[int, int]:
     w, sep, h = size.lower().partition("x")
     try:
@@ -187,10 +207,23 @@ class Plot:
     panel). ``axes`` are the matplotlib axes; ``draw(i)`` shows frame i in panel 0."""
 
     def __init__(self, info, sel, frames, times, *, size, dpi=100, projection="latlon",
-                 aspect=None, slice_=None, panels=True, time_units="", fast=False):
+                 aspect=None, slice_=None, panels=True, time_units="", fast=False,
+                 dim_units=None, traj=0):
         Figure = _mpl()
         self.info, self.sel = info, sel
-        frames, dims, note = _reduce(info, frames, slice_)
+        self.dim_units = dict(dim_units or {})
+        t_all = info.time if info.time.ndim == 1 else info.time[traj]  # per trajectory
+        if slice_ == ORTHOGONAL:  # one time, three planes
+            if not panels:
+                raise ConfigError(f"--slice {ORTHOGONAL}: a PNG of one time (the three "
+                                  "mid-planes), not an animation; use --out FILE.png")
+            planes = _mid_planes(info, frames[-1])
+            frames, dims = frames[-1:], planes[0][1]
+            note = self._title(float(t_all[times[-1]]), time_units)
+            times = [times[-1]] * 3
+        else:
+            frames, dims, note = _reduce(info, frames, slice_)
+            planes = None
         self.frames, self.times, self.note = frames, times, note
         w, h = size
         # +0.5 px: the canvas truncates width*dpi to an integer
@@ -203,7 +236,6 @@ class Plot:
         n = len(times) if panels else 1
         cmap, lo, hi = _norm(frames)
         sph = _sphere_axes(info) if len(dims) == 2 and set(dims) == {"theta", "phi"} else None
-        t_all = info.time if info.time.ndim == 1 else info.time[0]
         fi = info.field(sel.field)
         units = fi.units if fi.units not in (None, "1") else ""
         self.axes, self.artists = [], []
@@ -212,14 +244,19 @@ class Plot:
             kw = {"projection": "mollweide"} if sph and projection == "mollweide" else {}
             ax = self.fig.add_subplot(1, n, i + 1, **kw)
             self.axes.append(ax)
-            data = frames[i]
+            data = frames[i] if planes is None else planes[i][0]
+            if planes is not None:
+                art = self._cartesian(ax, data, planes[i][1], cmap, lo, hi, aspect)
+                self.artists.append(art)
+                ax.set_title(planes[i][2], fontsize=9)
+                continue
             if len(dims) == 1:
                 x = info.coords[dims[0]]
                 (art,) = ax.plot(x, data, lw=1.2)
                 ax.set_xlim(float(x.min()), float(x.max()))
                 pad = 0.05 * (hi - lo)
                 ax.set_ylim(lo - pad, hi + pad)
-                ax.set_xlabel(dims[0])
+                ax.set_xlabel(self._axis_label(dims[0]))
                 ax.set_ylabel(f"{sel.label}{' [' + units + ']' if units else ''}")
             elif sph:
                 art = self._sphere(ax, data, dims, cmap, lo, hi, projection)
@@ -236,6 +273,11 @@ class Plot:
         self.fig.suptitle(suptitle, fontsize=10)
         self._t_all, self._tu = t_all, tu
 
+    def _axis_label(self, d: str) -> str:
+        u = self.dim_units.get(d, "")
+        u = u.decode() if isinstance(u, bytes) else str(u or "")
+        return f"{d} [{u}]" if u not in ("", "1") else d
+
     def _title(self, t: float, tu) -> str:
         tu = tu.decode() if isinstance(tu, bytes) else str(tu or "")
         return f"t = {t:.4g}{' ' + tu if tu not in ('', '1') else ''}"
@@ -251,8 +293,8 @@ class Plot:
         ax.set_ylim(min(ey[0], ey[-1]), max(ey[0], ey[-1]))
         ratio = abs(ey[-1] - ey[0]) / abs(ex[-1] - ex[0])
         ax.set_aspect(aspect or ("equal" if 1 / 8 <= ratio <= 8 else "auto"))
-        ax.set_xlabel(dims[0])
-        ax.set_ylabel(dims[1])
+        ax.set_xlabel(self._axis_label(dims[0]))
+        ax.set_ylabel(self._axis_label(dims[1]))
         return art
 
     def _sphere(self, ax, data, dims, cmap, lo, hi, projection):
@@ -329,13 +371,14 @@ def render(path: str, field: str, *, traj: int = 0, times: str | list[int] | Non
     if isinstance(size, str):
         size = _parse_size(size)
     if size is None:
-        size = default_size(info, 1 if gif else len(ks))
+        size = default_size(info, 1 if gif else 3 if slice_ == ORTHOGONAL else len(ks))
     with h5py.File(path, "r") as fh:
         frames = _frames(fh, info, sel, traj, ks)
         tu = fh["dimensions/time"].attrs.get("units", "")
+        dim_units = {d: fh["dimensions"][d].attrs.get("units", "") for d in info.spatial_dims}
     return Plot(info, sel, frames, ks, size=size, dpi=dpi, projection=projection,
                 aspect=aspect, slice_=slice_, panels=not gif, time_units=tu,
-                fast=fast)
+                fast=fast, dim_units=dim_units, traj=traj)
 
 
 def default_size(info, panels: int) -> tuple[int, int]:
@@ -432,7 +475,8 @@ def add_plot_arguments(p):
     p.add_argument("--aspect", choices=("equal", "auto"),
                    help="Cartesian panels: equal (default unless very elongated) or auto")
     p.add_argument("--slice", dest="slice_", metavar="AXIS=INDEX",
-                   help="3-D data: the slice to show (default: middle of the last axis)")
+                   help="3-D data: the slice to show (default: middle of the last axis), or "
+                   f"'{ORTHOGONAL}': the three mid-planes at one time (the last of --times)")
     p.add_argument("--fps", type=float, default=8.0, help="GIF frames per second")
 
 

@@ -134,6 +134,8 @@ class WellWriter:
         self.params: dict[str, float] = {}
         self.scalars: dict[str, tuple[np.ndarray, str, bool, bool]] = {}
         self.fields: dict[str, _Field] = {}
+        self.series: dict[str, _Field] = {}  # time-varying scalars, written frame by frame
+        self._parts: dict[tuple, int] = {}  # (field, traj, t) -> points written by write_part
         self.bcs: list[dict] = []
         self.provenance: dict = {}
         self.root_attrs: dict = {}
@@ -183,6 +185,16 @@ class WellWriter:
             raise SchemaError(f"scalars/{name}: expected shape {want}, given {value.shape}")
         self.scalars[name] = (value, check_units(units, f"scalars/{name}"), sample_varying,
                               time_varying)
+
+    def add_series(self, name: str, *, units: str = "1") -> None:
+        """Declare a time-varying scalar of each trajectory (a diagnostic such as the
+        kinetic energy): ``/scalars/<name>`` of shape (n_traj, T), sample- and
+        time-varying; its values come with ``write_frame`` (a number per frame)."""
+        self._declaring(f"scalars/{name}")
+        if name in self.scalars or name in self.series:
+            raise SchemaError(f"scalars/{name}: declared twice")
+        self.series[name] = _Field(name, 0, check_units(units, f"scalars/{name}"), True, True,
+                                   np.zeros((self.n_traj, self.n_time), bool))
 
     def add_field(self, name: str, *, order: int = 0, units: str = "1",
                   sample_varying: bool = True, time_varying: bool = True) -> None:
@@ -266,10 +278,14 @@ class WellWriter:
             d.attrs.update(sample_varying=False, time_varying=False, units=units)
 
         sc = f.create_group("scalars")
-        sc.attrs["field_names"] = list(self.scalars)
+        sc.attrs["field_names"] = list(self.scalars) + list(self.series)
         for name, (value, units, sv, tv) in self.scalars.items():
             d = sc.create_dataset(name, data=value)
             d.attrs.update(sample_varying=sv, time_varying=tv, units=units)
+        for s in self.series.values():
+            d = sc.create_dataset(s.name, data=np.full((self.n_traj, self.n_time), np.nan,
+                                                       np.float32))
+            d.attrs.update(sample_varying=True, time_varying=True, units=s.units)
 
         bcg = f.create_group("boundary_conditions")
         for bc in self.bcs:
@@ -307,12 +323,16 @@ class WellWriter:
                     ) -> None:
         """Write one stored time step of one trajectory for the named fields.
 
-        A frame of a tensor field has shape ``space + (D,) * order``. For fields that are
-        not sample- (time-) varying pass ``traj`` (``t_index``) as None.
+        A frame of a tensor field has shape ``space + (D,) * order``, of a declared series
+        (``add_series``) it is a number. For fields that are not sample- (time-) varying
+        pass ``traj`` (``t_index``) as None.
         """
         f = self._open()
         space = self._spatial_shape()
         for name, arr in frame.items():
+            if name in self.series:
+                self._write_series(f, self.series[name], traj, t_index, arr)
+                continue
             fl = self.fields.get(name)
             if fl is None:
                 raise SchemaError(f"unknown field {name!r}: declared fields are "
@@ -337,6 +357,50 @@ class WellWriter:
                 f[where][tuple(idx)] = arr.astype(np.float32, copy=False)
             fl.written[(idx[0] if fl.sample_varying else 0,
                         idx[-1] if fl.time_varying else 0)] = True
+
+    def write_part(self, traj: int, t_index: int, name: str, region: tuple[slice, ...],
+                   arr: np.ndarray) -> None:
+        """Write the part ``region`` (slices of the spatial axes) of one frame of a
+        sample- and time-varying field; the frame counts as written once its parts cover
+        it (parts do not overlap: one per rank of a process mesh)."""
+        f = self._open()
+        fl = self.fields.get(name)
+        if fl is None or not (fl.sample_varying and fl.time_varying):
+            raise SchemaError(f"write_part: {name!r} is not a declared sample- and "
+                              "time-varying field")
+        space = self._spatial_shape()
+        where = f"{spec.FIELD_GROUPS[fl.order]}/{name}"
+        if not (0 <= int(traj) < self.n_traj and 0 <= int(t_index) < self.n_time):
+            raise SchemaError(f"{where}: (trajectory, time index) ({traj}, {t_index}) out of "
+                              f"range: the file declares ({self.n_traj}, {self.n_time})")
+        region = tuple(region)
+        want = tuple(len(range(*r.indices(n))) for r, n in zip(region, space)) + \
+            (len(space),) * fl.order
+        arr = np.asarray(arr)
+        if len(region) != len(space) or arr.shape != want:
+            raise SchemaError(f"{where}: part {region} expects shape {want}, given {arr.shape}")
+        self._ensure_space(arr.size * 4)
+        with _io_errors(self.partial):
+            f[where][(int(traj), int(t_index)) + region] = arr.astype(np.float32, copy=False)
+        key = (name, int(traj), int(t_index))
+        self._parts[key] = self._parts.get(key, 0) + int(np.prod(want[:len(space)]))
+        if self._parts[key] >= int(np.prod(space)):
+            fl.written[int(traj), int(t_index)] = True
+            del self._parts[key]
+
+    def _write_series(self, f, s: _Field, traj, t_index, value) -> None:
+        where = f"scalars/{s.name}"
+        if traj is None or t_index is None or not (0 <= int(traj) < self.n_traj and
+                                                   0 <= int(t_index) < self.n_time):
+            raise SchemaError(f"{where}: (trajectory, time index) ({traj}, {t_index}) out of "
+                              f"range: the file declares ({self.n_traj}, {self.n_time})")
+        value = np.asarray(value, dtype=np.float64)
+        if value.shape != ():
+            raise SchemaError(f"{where}: a series takes one number per frame, given shape "
+                              f"{value.shape}")
+        with _io_errors(self.partial):
+            f[where][int(traj), int(t_index)] = np.float32(value)
+        s.written[int(traj), int(t_index)] = True
 
     def _ensure_space(self, nbytes: int) -> None:
         """Refuse a write that could fill the filesystem. HDF5 reports a full disk only
@@ -370,7 +434,7 @@ class WellWriter:
             raise SchemaError("resume must come before the first frame is written")
         shutil.copyfile(snapshot, self.partial)
         self._h5 = h5py.File(self.partial, "r+")
-        for fl in self.fields.values():
+        for fl in (*self.fields.values(), *self.series.values()):
             if fl.time_varying:
                 fl.written[:, :n_frames_done] = True
 
@@ -397,7 +461,8 @@ class WellWriter:
         if self._closed:
             return self.path
         f = self._open()
-        missing = [(fl.name, int((~fl.written).sum())) for fl in self.fields.values()
+        missing = [(fl.name, int((~fl.written).sum()))
+                   for fl in (*self.fields.values(), *self.series.values())
                    if not fl.written.all()]
         if missing:
             self.abort()

@@ -6,10 +6,21 @@ from __future__ import annotations
 
 import os
 import shutil
+import tempfile
 
 import pytest
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+# `wellforge validate` result caches of this session: never the user's (this covers
+# session fixtures and the environments tests build at import; each test gets its own)
+os.environ["WELLFORGE_CACHE_DIR"] = tempfile.mkdtemp(prefix="wf-test-cache-")
+
+
+@pytest.fixture(autouse=True)
+def _private_result_cache(tmp_path_factory, monkeypatch):
+    """Each test its own ``wellforge validate`` result cache (never the user's, never a
+    result another test left)."""
+    monkeypatch.setenv("WELLFORGE_CACHE_DIR", str(tmp_path_factory.mktemp("wf-cache")))
 
 
 @pytest.fixture(scope="session")

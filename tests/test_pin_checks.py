@@ -338,8 +338,9 @@ def test_dataset_messages(tmp_path):
     assert f.message.startswith("cannot read stats.yaml: ") and f.object == "/"
     os.remove(path)
     (f,) = by(run([root]), "WF520")
-    assert f.severity == Severity.WARNING and f.message == "stats.yaml is missing (needed to " \
-        "normalise)"
+    # an error, as the rules table lists WF520: the Well's loader needs stats.yaml
+    assert f.severity == Severity.ERROR and f.message == "stats.yaml is missing: the Well's " \
+        "loader needs it to normalise every sample"
     meta = os.path.join(root, "synthetic.yaml")
     with open(meta) as fh:
         m = yaml.safe_load(fh)
@@ -510,7 +511,7 @@ def test_float32_overflow_of_the_sums_is_recomputed(tmp_path):
     f[0, 2] = f[0, 1]
     rep = run([_frames_file(tmp_path / "big3.hdf5", f)], select=["WF302"])
     assert [x.message for x in by(rep, "WF302")] == [
-        "1 frame(s) equal to the previous one at t = 2, trajectory 0"]
+        "1 frame(s) equal to the previous one at frame 2 (t = 2), trajectory 0"]
 
 
 def test_a_non_finite_trajectory_keeps_the_others_indices(tmp_path):

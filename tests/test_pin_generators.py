@@ -338,7 +338,7 @@ def test_expand_sweep_forms():
     for bad, msg in (([1], r"^k: expected a mapping"),
                      ({"zip": {"a": [1, 2], "b": [3]}}, r"^k\.zip: all lists must have the "
                       r"same length, given a: 2, b: 1$"),
-                     ({"zip": {}, "list": []}, r"^k: use exactly one of product, zip, list "
+                     ({"zip": {}, "list": []}, r"^k: use exactly one of product, zip, list, sample "
                       r"\(given zip, list\)$"),
                      ({"zip": {}, "a": 1}, r"^k: use exactly one of"),
                      ({"list": [1]}, r"^k\.list: expected a list of mappings$"),

@@ -80,7 +80,7 @@ def test_five_sigma_rule_from_both_sides(tmp_path, n, hit):
         assert f.severity == Severity.WARNING and f.object == "/t0_fields/c"
         assert f.observed == round(math.sqrt(n - 1), 2)
         assert f.expected == "< 5.0 sigma"
-        assert f.message == (f"c: 1 outlier frame(s) at t = {n - 1} (up to "
+        assert f.message == (f"c: 1 outlier frame(s) at frame {n - 1} (t = {n - 1}) (up to "
                              f"{math.sqrt(n - 1):.1f} sigma), trajectory 0")
         assert f.region == {"trajectory": [0, 0], "time": [n - 1, n - 1]}
 
@@ -107,7 +107,7 @@ def test_constant_frames_after_the_first(tmp_path):
     rep = run([write(tmp_path / "f.hdf5", f[None])], select=["WF301"])
     (hit,) = by(rep, "WF301")
     assert hit.severity == Severity.WARNING and hit.observed == 1
-    assert hit.message == "1 constant frame(s) at t = 2 in c, trajectory 0"
+    assert hit.message == "1 constant frame(s) at frame 2 (t = 2) in c, trajectory 0"
 
 
 def test_repeated_and_non_finite_frames(tmp_path):
@@ -118,10 +118,10 @@ def test_repeated_and_non_finite_frames(tmp_path):
     rep = run([write(tmp_path / "f.hdf5", f[None])], select=["WF302", "WF300"])
     (rp,) = by(rep, "WF302")
     assert rp.severity == Severity.WARNING and rp.message.startswith(
-        "1 frame(s) equal to the previous one at t = 3")
+        "1 frame(s) equal to the previous one at frame 3 (t = 3)")
     (nf,) = by(rep, "WF300")
     assert nf.severity == Severity.ERROR and nf.observed == {"nan": 1, "inf": 1}
-    assert nf.message == "1 frame(s) with non-finite values (1 NaN, 1 Inf) at t = 4 in " \
+    assert nf.message == "1 frame(s) with non-finite values (1 NaN, 1 Inf) at frame 4 (t = 4) in " \
         "trajectory 0"
 
 

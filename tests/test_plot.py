@@ -61,6 +61,9 @@ def files(tmp_path_factory):
             "fx": lambda TH, PH, t: PH + 0 * t,  # longitude
             "fy": lambda TH, PH, t: np.cos(TH) + 0 * t},  # sin(latitude): north high
             grid_type="equiangular"),
+        "cube": write(d / "cube.hdf5", {"x": x, "y": np.arange(16) / 16, "z": cheb(12)}, {
+            "fx": lambda X, Y, Z, t: X + 0 * t, "fy": lambda X, Y, Z, t: Y + 0 * t,
+            "fz": lambda X, Y, Z, t: Z + 0 * t}),
     }
 
 
@@ -130,6 +133,49 @@ def test_sphere_map_north_up_east_right(files):
     r = Reader(wplot.render(files["sphere"], "fx", times=[0], size=(720, 400)))
     np.testing.assert_allclose([r.at(lo, 10.0) for lo in lon[1:-1]],
                                np.radians(lon[1:-1]), atol=0.03)
+
+
+def test_3d_orthogonal_slices_show_the_three_mid_planes(files, tmp_path):
+    """--slice orthogonal: the (x, y), (x, z) and (y, z) planes through the centre at one
+    time, each at its true geometry, its axes named with their units, its plane in the
+    title; one colour scale for the three."""
+    z = cheb(12)
+    for field, probe in (("fx", lambda p, v: (v, 0.5) if p < 2 else None),
+                         ("fy", lambda p, v: (0.5, v) if p == 0 else (v, 0.5) if p == 2
+                          else None),
+                         ("fz", lambda p, v: (0.5, v) if p > 0 else None)):
+        plot = wplot.render(files["cube"], field, times=[0, -1], slice_="orthogonal",
+                            size=(1000, 360))
+        assert len(plot.axes) == 3
+        assert [a.get_title() for a in plot.axes] == [
+            f"z = {z[6]:.4g}", "y = 0.5", "x = 1"]
+        assert [(a.get_xlabel(), a.get_ylabel()) for a in plot.axes] == [
+            ("x [m]", "y [m]"), ("x [m]", "z [m]"), ("y [m]", "z [m]")]
+        assert len({(a.norm.vmin, a.norm.vmax) for a in plot.artists}) == 1
+        for panel in range(3):
+            r = Reader(plot, panel)
+            values = {"fx": 2.0 * np.arange(4, 28) / 32, "fy": np.arange(2, 14) / 16,
+                      "fz": z[2:-2]}[field]
+            pts = [probe(panel, v) for v in values]
+            if pts[0] is None:  # the field does not vary across this plane: constant
+                continue
+            np.testing.assert_allclose([r.at(*pt) for pt in pts], values,
+                                       atol=0.01 * (values.max() - values.min()) + 0.02)
+    out = tmp_path / "cube.png"
+    assert main(["plot", files["cube"], "--field", "fz", "--slice", "orthogonal",
+                 "--out", str(out)]) == 0
+    not_blank(out)
+
+
+@pytest.mark.parametrize("target, out, needle", [
+    ("cartesian", "a.png", "needs 3-D data"), ("cube", "a.gif", "not an animation")])
+def test_orthogonal_slices_refused_where_they_do_not_apply(files, tmp_path, capsys, target,
+                                                           out, needle):
+    assert main(["plot", files[target], "--field", "fx", "--slice", "orthogonal",
+                 "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and needle in err[0]
+    assert not (tmp_path / out).exists()
 
 
 def test_sphere_mollweide(files, tmp_path):

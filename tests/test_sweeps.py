@@ -6,6 +6,7 @@ separate invocations matter (concurrency, kill -9, a fresh import of edited code
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import shutil
@@ -75,9 +76,14 @@ def test_slices_then_pack_twice_equal_one_unsliced_run(unsliced, tmp_path, capsy
     assert "3 runs pending" in out and "nothing packed" in out
     root = tmp_path / "rayleigh_benard"
     assert data_files(root) == []  # one slice unfinished: nothing packed
+    # ... but each file whose runs are all done is packed ahead in the work dir (here each
+    # file holds one run: slice 0's three), to be moved in when the whole plan is done
+    staged = tmp_path / ".wellforge-rayleigh_benard" / "packed"
+    assert len(glob.glob(str(staged / "*" / "*.hdf5"))) == 3
     assert main(["pack", str(root)]) == 0  # the pack job started too early
     assert "3 runs pending" in capsys.readouterr().out and data_files(root) == []
     assert main(["generate", *RB, "--out", str(tmp_path), "--slice", "1/2"]) == 0  # packs
+    assert glob.glob(str(staged / "*" / "*.hdf5")) == []  # moved in (and slice 1's packed)
     names = sorted(os.path.relpath(p, root) for p in data_files(root))
     for _ in range(2):  # then the pack job, twice: a pure function of the runs
         assert main(["pack", str(root)]) == 0

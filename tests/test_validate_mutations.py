@@ -417,6 +417,13 @@ def unallocated_dataset(root):
     return os.path.join(root, TRAIN)
 
 
+@mutation("WF010", exit_code=0, name="bytes-after-end-of-file")
+def bytes_after_end(root):
+    with open(os.path.join(root, TRAIN), "ab") as fh:
+        fh.write(b"\0" * 4096)
+    return os.path.join(root, TRAIN)
+
+
 # L3 -------------------------------------------------------------------------------------
 
 @mutation("WF300", name="nan-frame")

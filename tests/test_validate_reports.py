@@ -47,6 +47,7 @@ def test_json_report_matches_schema_and_stdout_has_only_the_report(faulty, capsy
     codes = {f["code"] for f in doc["findings"]}
     assert {"WF300", "WF301", "WF106"} <= codes
     assert doc["summary"]["errors"] == sum(f["severity"] == "error" for f in doc["findings"])
+    assert sorted(doc["validated"]) == sorted(str(p) for p in Path(faulty).rglob("*.hdf5"))
     nan = next(f for f in doc["findings"] if f["code"] == "WF300")
     assert nan["object"] == "/t0_fields/c" and nan["region"]["trajectory"] == [1, 1]
 
@@ -64,6 +65,8 @@ def test_sarif_report_validates_against_sarif_2_1_0(faulty, tmp_path, capsys):
     rule_ids = [r["id"] for r in run["tool"]["driver"]["rules"]]
     for res in run["results"]:
         assert rule_ids[res["ruleIndex"]] == res["ruleId"]
+        # GitHub code scanning wants a region on every result: line 1 (no line applies)
+        assert res["locations"][0]["physicalLocation"]["region"] == {"startLine": 1}
     assert any(r["ruleId"] == "WF300" and r["level"] == "error" for r in run["results"])
 
 
@@ -108,8 +111,24 @@ def test_text_report_escapes_control_characters(faulty, capsys):
     assert "evil\\x1b[31m" in out.out
 
 
-def test_clean_junit_has_one_passing_case(wf_dataset, tmp_path, capsys):
+def test_clean_junit_has_one_suite_per_file(wf_dataset, tmp_path, capsys):
+    """No findings: still one <testsuite> per file validated, each one passing case."""
     out = tmp_path / "r.xml"
     rc, _ = _report(capsys, wf_dataset, "--format", "junit", "--output", str(out))
     root = ET.parse(out).getroot()
-    assert rc == 0 and root.get("failures") == "0" and len(list(root.iter("testcase"))) == 1
+    suites = root.findall("testsuite")
+    files = sorted(str(p) for p in Path(wf_dataset).rglob("*.hdf5"))
+    assert rc == 0 and root.get("failures") == "0" and root.get("tests") == str(len(files))
+    assert sorted(s.get("name") for s in suites) == files and len(files) == 6
+    assert all(len(s.findall("testcase")) == 1 and s.get("tests") == "1" for s in suites)
+
+
+def test_junit_files_without_findings_keep_their_suite(faulty, tmp_path, capsys):
+    out = tmp_path / "r.xml"
+    _report(capsys, faulty, "--format", "junit", "--output", str(out))
+    suites = {s.get("name"): s for s in ET.parse(out).getroot().findall("testsuite")}
+    files = [str(p) for p in Path(faulty).rglob("*.hdf5")]
+    assert set(files) <= set(suites)
+    clean = [f for f in files if not f.endswith(TRAIN)]
+    assert clean and all([tc.get("name") for tc in suites[f].findall("testcase")]
+                         == ["all checks"] for f in clean)

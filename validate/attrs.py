@@ -8,10 +8,11 @@ that looks for it and never a crash of another.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
-from wellforge.schema.reader import attr_str
 
 MISSING = object()
 
@@ -26,14 +27,45 @@ class Unreadable:
         return f"<unreadable: {self.error}>"
 
 
-def read_attr(obj, name: str) -> Any:
-    """An attribute's value, ``MISSING``, or an ``Unreadable`` marker."""
+#: (object id, name) -> value while one file is read (``one_file``), else None
+_seen: dict | None = None
+
+
+@contextmanager
+def one_file() -> Iterator[None]:
+    """While one file is validated: each attribute is read from HDF5 once (the layout,
+    the L1 checks, the card lookup and the physics plan read many of the same; h5py
+    takes ~50 us a read). Arrays come back as copies, so no reader sees another's
+    changes."""
+    global _seen
+    before, _seen = _seen, {}
+    try:
+        yield
+    finally:
+        _seen = before
+
+
+def _read(obj, name: str) -> Any:
     try:
         if name not in obj.attrs:
             return MISSING
         return obj.attrs[name]
     except Exception as e:  # noqa: BLE001 - odd types, broken messages
         return Unreadable(f"{type(e).__name__}: {e}")
+
+
+def read_attr(obj, name: str) -> Any:
+    """An attribute's value, ``MISSING``, or an ``Unreadable`` marker."""
+    if _seen is None:
+        return _read(obj, name)
+    try:
+        key = (hash(obj.id), name)
+    except Exception:  # noqa: BLE001 - not an HDF5 object: no memo
+        return _read(obj, name)
+    if key not in _seen:
+        _seen[key] = _read(obj, name)
+    v = _seen[key]
+    return v.copy() if isinstance(v, np.ndarray) else v
 
 
 def as_bool(v) -> bool | None:
@@ -48,8 +80,44 @@ def as_int(v) -> int | None:
     return None
 
 
+def _utf8(s: str) -> bool:
+    """Whether a str is real text: h5py decodes stored bytes that are not UTF-8 with
+    surrogate escapes (lone surrogates), which no encoder accepts."""
+    try:
+        s.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def as_str(v) -> str | None:
-    return v if isinstance(v, str) else None
+    return v if isinstance(v, str) and _utf8(v) else None
+
+
+def text(v) -> str | None:
+    """A text attribute (str, or bytes holding UTF-8) as str; None for anything else,
+    bytes that are not UTF-8 included (a hostile file's names and units)."""
+    if isinstance(v, str):
+        return v if _utf8(v) else None
+    if isinstance(v, bytes):
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+def not_utf8(v) -> bool:
+    """Whether ``v`` is bytes (or an array or list of them) that are not UTF-8 text."""
+    if isinstance(v, np.void):
+        v = v.tobytes()
+    if isinstance(v, (bytes, str)):
+        return text(v) is None
+    if isinstance(v, np.ndarray) and v.dtype.kind in "SOU":
+        v = v.ravel().tolist()
+    if isinstance(v, list):
+        return any(isinstance(x, (bytes, str)) and text(x) is None for x in v)
+    return False
 
 
 def as_str_list(v) -> list[str] | None:
@@ -63,9 +131,10 @@ def as_str_list(v) -> list[str] | None:
     else:
         return None
     if all(isinstance(x, str) for x in items):
-        return list(items)
+        return list(items) if all(_utf8(x) for x in items) else None
     if all(isinstance(x, bytes) for x in items):
-        return [attr_str(x) for x in items]
+        out = [text(x) for x in items]
+        return None if None in out else out  # bytes that are not UTF-8: not text
     return None
 
 

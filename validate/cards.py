@@ -35,11 +35,11 @@ from functools import lru_cache
 
 from wellforge.schema.card import SystemCard
 from wellforge.schema.grids import CARD_KINDS
-from wellforge.schema.reader import attr_str
 from wellforge.schema.spec import component_names
 
 from wellforge.errors import ConfigError
 
+from . import attrs, safe_yaml
 from .attrs import MISSING, read_attr
 from .unit_algebra import (
     KINEMATIC,
@@ -56,7 +56,7 @@ VALIDATION_KEYS = ("unknown_bounds",)
 #: kinds of invariants the L4 checks evaluate (others in a card are reported as notes)
 CHECKED_KINDS = ("conserved_mean", "zero_mean", "divergence_free", "symmetric",
                  "antisymmetric", "positive_definite", "non_negative", "bounded",
-                 "energy_non_increasing")
+                 "energy_non_increasing", "trace", "traceless")
 
 
 @dataclass
@@ -97,14 +97,10 @@ class Card:
 
 def card_from_text(text: str, where: str) -> Card:
     """A card from YAML (or JSON) text; ``ConfigError`` naming ``where`` if invalid."""
-    import yaml
-
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as e:
-        mark = getattr(e, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{where}:{line} malformed YAML ({getattr(e, 'problem', e)})") from None
+        data = safe_yaml.load(text)
+    except ValueError as e:
+        raise ConfigError(f"{where}: {e}") from None
     return card_from_data(data, where)
 
 
@@ -218,14 +214,14 @@ def find_card(ctx) -> Lookup:
             return Lookup(None, "the card given with --card is invalid", str(e))
     root = ctx.get("/")
     sysname = read_attr(root, "wellforge_system") if root is not None else MISSING
-    name = attr_str(sysname) if isinstance(sysname, (str, bytes)) else None
+    name = attrs.text(sysname)
     if name is not None:
         c = system_card(name)
         if c is not None:
             return Lookup(c, f"@wellforge_system = {name!r}: {c.source}")
     emb = read_attr(root, "wellforge_card") if root is not None else MISSING
-    if isinstance(emb, (str, bytes)):
-        text = attr_str(emb)
+    text = attrs.text(emb)
+    if text is not None:
         absent = (f"; the system {name!r} is not installed here" if name is not None
                   else "")
         try:
@@ -359,8 +355,15 @@ def lint(card: Card) -> list[tuple[str, str]]:
                 f"divergence_free on {v.field!r}, a t{f.order} field "
                 "(only vector fields are checked)"
             )
-        if v.kind in ("symmetric", "antisymmetric", "positive_definite") and f.order != 2:
+        if v.kind in ("symmetric", "antisymmetric", "positive_definite", "trace",
+                      "traceless") and f.order != 2:
             warn(f"{v.kind} on {v.field!r}, a t{f.order} field (only t2 fields are checked)")
+        target = getattr(v, "equals", None)
+        if v.kind == "trace" and target is not None and fields[target].order != 0:
+            warn(f"trace of {v.field!r} equals {target!r}, a t{fields[target].order} field "
+                 "(a trace is a scalar: give a t0 field)")
+        if v.kind != "trace" and target is not None:
+            warn(f"{v.kind} of {v.field!r}: 'equals' is only read by 'trace' invariants")
         if (
             v.kind == "bounded"
             and v.bounds is None

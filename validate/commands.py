@@ -15,6 +15,8 @@ HELP = {
                 "2 usage, 3 refused input)",
     "rules": "list the validator's rules, or explain one",
     "check-card": "check a system card (YAML), and optionally files against it",
+    "merge-reports": "join the JSON reports of the slices of one run (validate --slice I/N) "
+                     "and run the dataset checks on them (exit codes as validate's)",
 }
 
 FORMATS = ("text", "json", "junit", "sarif", "github")
@@ -48,6 +50,15 @@ def add_validate_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--jobs", "-j", type=int, metavar="N", help="files validated in parallel")
     p.add_argument("--timeout", type=float, metavar="S",
                    help="refuse a file whose validation takes longer (seconds; default none)")
+    p.add_argument("--cache", metavar="DIR", help="the result cache: a file unchanged since "
+                   "a run with the same validator and settings is not read again (default "
+                   "$WELLFORGE_CACHE_DIR, else $XDG_CACHE_HOME/wellforge/validate, else "
+                   "~/.cache/wellforge/validate)")
+    p.add_argument("--no-cache", action="store_true", help="validate every file afresh, "
+                   "and store nothing")
+    p.add_argument("--slice", metavar="I/N", help="validate only slice I of N (files cut "
+                   "by size, the same cut in every task; for a job array): the dataset checks "
+                   "wait for 'wellforge merge-reports' of the slices' JSON reports")
     p.add_argument("--changed-only", action="store_true",
                    help="only files changed since --base (git); skips dataset-level checks")
     p.add_argument("--base", default=None, metavar="REF",
@@ -79,6 +90,10 @@ def run_validate(args) -> int:
            "card": args.card,
            "format": args.format, "output": args.output}
     opts, pairs = build_options(cli, file_cfg)
+    if not args.no_cache:
+        from .cache import default_dir
+
+        opts.cache = args.cache or default_dir()
     only = None
     if args.changed_only:
         from .changes import changed_files
@@ -86,7 +101,13 @@ def run_validate(args) -> int:
         only = changed_files(args.base or os.environ.get("WELLFORGE_BASE", "origin/main"))
         logging.getLogger("wellforge.validate").info(
             "--changed-only: %d changed file(s); dataset-level checks (L5) skipped", len(only))
-    report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only)
+    part = None
+    if args.slice:
+        from .slices import parse
+
+        part = parse(args.slice)
+    report = validate(args.paths, opts, only=only, dataset_checks=not args.changed_only,
+                      part=part)
     for fmt, out in pairs:
         text = render(fmt, report, opts)
         if out is None:
@@ -95,6 +116,35 @@ def run_validate(args) -> int:
         else:
             with open(out, "w") as fh:
                 fh.write(text)
+    return report.exit_code(opts.fail_on)
+
+
+def add_merge_reports_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("reports", nargs="+", metavar="REPORT.json",
+                   help="the JSON reports of every slice of one run (validate --slice I/N "
+                        "--format json)")
+    p.add_argument("--format", choices=FORMATS, default="text",
+                   help="format of the joined report (default text)")
+    p.add_argument("--output", "-o", metavar="FILE", help="write it here (default stdout)")
+    p.add_argument("--fail-on", choices=("error", "warning"),
+                   help="exit 1 at or above this severity (default: the run's)")
+
+
+def run_merge_reports(args) -> int:
+    from .findings import Severity
+    from .merge import merge
+    from .reports import render
+
+    report, opts = merge(args.reports)
+    if args.fail_on:
+        opts.fail_on = Severity.parse(args.fail_on)
+    text = render(args.format, report, opts)
+    if args.output:
+        with open(args.output, "w") as fh:
+            fh.write(text)
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
     return report.exit_code(opts.fail_on)
 
 
@@ -122,12 +172,13 @@ def run_rules(args) -> int:
     if args.format == "json":
         sys.stdout.write(json.dumps([{
             "code": r.code, "name": r.name, "level": r.level, "level_name": LEVELS[r.level],
-            "severity": r.severity.label, "scope": r.scope, "refuses": r.refuses,
+            "severity": r.severity.label, "severities": [v.label for v in r.severities],
+            "severity_text": r.severity_text, "scope": r.scope, "refuses": r.refuses,
             "summary": r.summary, "doc": r.doc, "fix": r.fix} for r in chosen], indent=2) + "\n")
         return 0
     if args.format == "markdown":
         lines = ["| code | level | severity | rule |", "|---|---|---|---|"]
-        lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity.label} | "
+        lines += [f"| `{r.code}` | L{r.level} {LEVELS[r.level]} | {r.severity_text} | "
                   f"{r.summary.replace('|', chr(92) + '|')} |" for r in chosen]
         sys.stdout.write("\n".join(lines) + "\n")
         return 0
@@ -135,7 +186,7 @@ def run_rules(args) -> int:
         r = chosen[0]
         sys.stdout.write(
             f"{r.code} {r.name}\n"
-            f"level {r.level} ({LEVELS[r.level]}), default severity {r.severity.label}"
+            f"level {r.level} ({LEVELS[r.level]}), severity {r.severity_text}"
             + (", refuses the file (exit 3)" if r.refuses else "") + "\n\n"
             f"{r.doc}\n" + (f"\nFix: {r.fix}\n" if r.fix else ""))
         return 0
@@ -173,7 +224,9 @@ def run_check_card(args) -> int:
         out.append(f"  axis {a.name}: {a.kind} on {bounds} ({a.units!r}), {a.bc}"
                    + (f" {a.bc_variant}" if a.bc_variant else "") + vals)
     for v in c.invariants:
-        out.append(f"  invariant {v.kind} {v.field} (tolerance {v.tolerance:g}"
+        out.append(f"  invariant {v.kind} {v.field}"
+                   + (f" = {v.equals}" if getattr(v, "equals", None) else "")
+                   + f" (tolerance {v.tolerance:g}"
                    + (f", bounds {list(v.bounds)}" if v.bounds is not None else "") + ")")
     problems = lint(card)
     out += [f"{lvl}: {msg}" for lvl, msg in problems]

@@ -273,7 +273,8 @@ def _limits(src: _Sources) -> Limits:
                     from None
         else:
             kw[k] = _int(x, f"{src.where}: limits.{k}",
-                         0 if k in ("direct_chunks", "prefetch") else 1)
+                         0 if k in ("direct_chunks", "prefetch", "memory_bytes",
+                                    "physics_threads") else 1)
     return Limits(**kw)
 
 

@@ -23,7 +23,6 @@ from typing import Any
 
 import numpy as np
 from wellforge.schema import spec
-from wellforge.schema.reader import attr_str
 
 from .attrs import (
     MISSING,
@@ -34,8 +33,10 @@ from .attrs import (
     as_str_list,
     flags,
     read_attr,
+    text,
 )
 from .findings import Severity
+from .robust import MAX_LISTED as MAX_LISTED_RUNS
 
 
 @dataclass
@@ -58,6 +59,14 @@ class Limits:
     #: derivative-based L4 checks (divergence) on every k-th frame after the first
     #: (1 = every frame; spectral derivatives cost several FFTs per frame)
     derivative_stride: int = 1
+    #: address space a worker process may add while it validates a file (RLIMIT_AS);
+    #: a file that needs more is refused. 0 = half the physical memory split among the
+    #: --jobs workers (at least 1 GiB)
+    memory_bytes: int = 0
+    #: threads of the spectral L4 checks (a block's frames split between them; the FFTs,
+    #: products and reductions run without the GIL); 0 = as many as the cores allow with
+    #: --jobs (2 on a 2-core machine with -j 1), 1 = one thread
+    physics_threads: int = 0
 
 
 #: HDF5 filter ids allowed by default: deflate, shuffle, fletcher32, szip, lzf, and the
@@ -84,6 +93,8 @@ class Options:
     #: a system card for every file of the run (a YAML path or a ``cards.Card``);
     #: None: each file's own (``validate.cards``)
     card: Any = None
+    #: the result cache's directory (``validate.cache``); None: no cache
+    cache: str | None = None
 
 
 @dataclass
@@ -173,6 +184,7 @@ class FileContext:
         self.h5 = None
         self.inventory = None
         self.open_error: str | None = None
+        self._objects: dict = {}  # path -> h5py object (or None), see get()
         self.results: dict[str, dict] = {}  # reducer name -> field path -> result
         self.stream_errors: list = []  # (object, region, message) of failed reads
         #: what the run could not do or assumed (no card, checks skipped): the report's notes
@@ -190,13 +202,17 @@ class FileContext:
         path = "/" + path.strip("/")
         if path == "/":
             return self.h5
+        if path in self._objects:
+            return self._objects[path]
         target = self.inventory.resolve(path)
-        if target is None:
-            return None
-        try:
-            return self.h5[target]
-        except Exception:  # noqa: BLE001
-            return None
+        obj = None
+        if target is not None:
+            try:
+                obj = self.h5[target]
+            except Exception:  # noqa: BLE001
+                obj = None
+        self._objects[path] = obj  # h5py takes ~0.1 ms to make an object: once a path
+        return obj
 
     def kind(self, path: str) -> str | None:
         if self.inventory is None:
@@ -252,15 +268,34 @@ class FileContext:
         t = self.read_small(d) if d is not None else None
         return np.array([]) if t is None else np.asarray(t, dtype=np.float64)
 
-    def time_at(self, traj, k) -> str:
-        """Frame ``k`` of trajectory ``traj`` as the time it stores (``t = 0.25``), or
-        ``frame k`` when the time axis cannot tell."""
+    def time_of(self, traj, k) -> float | None:
+        """The time frame ``k`` of trajectory ``traj`` stores, or None."""
         t = self.times
         try:
-            v = t[traj, k] if t.ndim == 2 else t[k]
-            return f"t = {float(v):.6g}"
-        except (IndexError, TypeError):
-            return f"frame {k}"
+            v = float(t[traj if traj is not None else 0, k] if t.ndim == 2 else t[k])
+        except (IndexError, TypeError, ValueError):
+            return None
+        return v if math.isfinite(v) else None
+
+    def time_at(self, traj, k) -> str:
+        """Frame ``k`` of trajectory ``traj``, labelled with both its index and the time
+        it stores (``frame 5, t = 1.25``); ``frame 5`` when the time axis cannot tell."""
+        v = self.time_of(traj, k)
+        return f"frame {k}" if v is None else f"frame {k}, t = {v:.6g}"
+
+    def frames_at(self, traj, fs) -> str:
+        """A ``robust.FrameSet`` labelled with indices and times: ``frame 2 (t = 1)``,
+        ``frames 2-4, 7 (t = 1-2, 3.5)``."""
+        idx = fs.text()
+        word = "frame" if fs.count == 1 else "frames"
+        times = []
+        for a, b in fs.runs[:MAX_LISTED_RUNS]:
+            ta, tb = self.time_of(traj, a), self.time_of(traj, b)
+            if ta is None or tb is None:
+                return f"{word} {idx}"
+            times.append(f"{ta:.6g}" if a == b else f"{ta:.6g}-{tb:.6g}")
+        more = ", …" if len(fs.runs) > MAX_LISTED_RUNS else ""
+        return f"{word} {idx} (t = {', '.join(times)}{more})"
 
     def component_labels(self, field) -> list[str]:
         """A name per tensor component of ``field`` (``velocity_x``; ``name[i]`` when the
@@ -322,14 +357,14 @@ def read_layout(ctx: FileContext) -> Layout:
             g = ctx.get(f"boundary_conditions/{name}")
             v = read_attr(g, "bc_type") if g is not None else MISSING
             if isinstance(v, (str, bytes)):
-                bcs[name] = attr_str(v)
+                bcs[name] = v if isinstance(v, str) else v.decode("utf-8", "replace")
     units = {}
     for p in (["/dimensions/time"] + [f"/dimensions/{d}" for d in spatial or []]
               + [f.path for f in fields] + [f"/scalars/{n}" for n in scalars]):
         if ctx.kind(p) == "dataset":
             u = read_attr(ctx.get(p), "units")
-            if isinstance(u, (str, bytes)):
-                units[p] = attr_str(u)
+            if text(u) is not None:  # not UTF-8: WF130 reports it (not a string)
+                units[p] = text(u)
     return Layout(
         run_ids=_run_ids(ctx),
         constants=constants,
@@ -379,9 +414,10 @@ def read_bc_groups(ctx: FileContext) -> list[dict]:
             dims = read_attr(g, "associated_dims")
             # a single string (the Well's dummy fixture) is a WF102 error, but read it as
             # the one dim it names so that the mask is still checked
-            dims = [attr_str(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
+            dims = [text(dims)] if isinstance(dims, (str, bytes)) else as_str_list(dims)
+            dims = None if dims is None or None in dims else dims
             out.append({"name": name, "path": path,
-                        "bc_type": attr_str(bt) if isinstance(bt, (str, bytes)) else None,
+                        "bc_type": text(bt),
                         "dims": dims,
                         "flags": flags(g), "mask": mask})
     return out
@@ -399,6 +435,12 @@ class DatasetContext:
         #: results the dataset checks asked for), refused
         self.files = files
         self.is_dataset_dir = is_dataset_dir
+        #: what the dataset checks could not check (reported with the run's notes)
+        self.notes: list[str] = []
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
 
     def usable(self) -> list[dict]:
         return [f for f in self.files if not f["refused"] and f.get("facts")]

@@ -52,8 +52,12 @@ def sanitize(text: Any, limit: int = MAX_TEXT) -> str:
     return s if len(s) <= limit else s[: limit - 1] + "…"
 
 
-def jsonable(v: Any, limit: int = MAX_TEXT) -> Any:
-    """A JSON-safe, size-capped version of an expected/observed value."""
+MAX_DEPTH = 8  # levels of an expected/observed value kept (a YAML value may nest deeply)
+
+
+def jsonable(v: Any, limit: int = MAX_TEXT, depth: int = 0) -> Any:
+    """A JSON-safe, size- and depth-capped version of an expected/observed value (a value
+    that contains itself is cut at ``MAX_DEPTH`` too)."""
     if v is None or isinstance(v, bool):
         return v
     if hasattr(v, "tolist") and not isinstance(v, (str, bytes)):
@@ -62,13 +66,16 @@ def jsonable(v: Any, limit: int = MAX_TEXT) -> Any:
         return v if math.isfinite(v) else str(v)
     if isinstance(v, int):
         return v
+    if isinstance(v, (list, tuple, dict)) and depth >= MAX_DEPTH:
+        return "…"
     if isinstance(v, (list, tuple)):
-        items = [jsonable(x, limit) for x in list(v)[:32]]
+        items = [jsonable(x, limit, depth + 1) for x in list(v)[:32]]
         if len(v) > 32:
             items.append(f"… {len(v) - 32} more")
         return items
     if isinstance(v, dict):
-        return {sanitize(k, 80): jsonable(x, limit) for k, x in list(v.items())[:32]}
+        return {sanitize(k, 80): jsonable(x, limit, depth + 1)
+                for k, x in list(v.items())[:32]}
     return sanitize(v, limit)
 
 
@@ -89,7 +96,8 @@ def format_region(r: dict | None) -> str:
     if not r:
         return ""
     parts = []
-    for k, short in (("trajectory", "traj"), ("time", "t"), ("index", "i")):
+    # "time" holds frame indices (a time axis position), labelled as such
+    for k, short in (("trajectory", "traj"), ("time", "frame"), ("index", "i")):
         if k in r:
             lo, hi = r[k]
             parts.append(f"{short} {lo}" if lo == hi else f"{short} {lo}..{hi}")

@@ -11,7 +11,8 @@ boundary-condition metadata and, when there is one, its system card
   (the card's ``bc_values``; no-slip for a ``noslip`` wall; no-penetration, the normal
   velocity component, on any other wall; or the file's ``values`` dataset);
 - the invariants per field (the card's, plus the t2 ``@symmetric``/``@antisymmetric``
-  flags of the Well's layout).
+  flags of the Well's layout); a ``trace`` invariant names the field its trace equals
+  (``equals``; none: the trace is zero).
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ class Invariant:
     bounds: tuple[float | None, float | None] | None = None
     source: str = ""  # "card" or "@symmetric"
     doc: str = ""
+    equals: str | None = None  # "trace": the path of the field the trace equals (None: 0)
 
 
 @dataclass
@@ -354,9 +356,14 @@ def _invariants(ctx, p: PhysicsPlan) -> None:
                 ctx.note(f"invariant {v.kind!r} of {v.field!r} is declared but not "
                          "checked by this validator")
                 continue
+            target = getattr(v, "equals", None)
+            if target is not None and target not in by_name:
+                ctx.note(f"invariant {v.kind!r} of {v.field!r}: its trace field "
+                         f"{target!r} is not in the file: not checked")
+                continue
             p.invariants.setdefault(f.path, []).append(Invariant(
                 v.kind, f.path, float(v.tolerance), getattr(v, "bounds", None), "card",
-                v.doc))
+                v.doc, by_name[target].path if target is not None else None))
     for f in lay.fields:
         if f.order != 2:
             continue

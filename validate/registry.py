@@ -54,6 +54,20 @@ class Rule:
     scope: str = "file"  # "file" | "dataset"
     needs: tuple[str, ...] = ()
     refuses: bool = False  # a finding means the input was refused (exit 3)
+    #: other severities some of its findings carry, each with the condition (shown by
+    #: ``wellforge rules``): e.g. (("info", "on plain Well files"),)
+    also: tuple[tuple[Severity, str], ...] = ()
+
+    @property
+    def severities(self) -> tuple[Severity, ...]:
+        """Every severity a finding of this rule can carry (the first: the default)."""
+        return (self.severity, *(s for s, _ in self.also))
+
+    @property
+    def severity_text(self) -> str:
+        """The severity as ``wellforge rules`` lists it: ``error``, or ``warning; error
+        when the card declares the axis's BC``."""
+        return "; ".join([self.severity.label] + [f"{s.label} {why}" for s, why in self.also])
 
     @property
     def name(self) -> str:
@@ -73,8 +87,11 @@ REGISTRY: dict[str, Rule] = {}
 
 
 def check(code: str, *, level: int, severity: str, fix: str = "", scope: str = "file",
-          needs: Iterable[str] = (), refuses: bool = False):
-    """Register a check function under a stable ``code``."""
+          needs: Iterable[str] = (), refuses: bool = False,
+          also: Iterable[tuple[str, str]] = ()):
+    """Register a check function under a stable ``code``. ``also``: (severity, when)
+    pairs for findings that carry another severity than the default; a finding never
+    carries a severity its rule does not list."""
     if not CODE_RE.match(code):
         raise ValueError(f"rule code {code!r} must look like WF123")
     if level not in LEVELS:
@@ -89,7 +106,8 @@ def check(code: str, *, level: int, severity: str, fix: str = "", scope: str = "
         if not inspect.getdoc(func):
             raise ValueError(f"{code}: a check needs a docstring (it is the rule's doc)")
         REGISTRY[code] = Rule(code, level, Severity.parse(severity), func, fix, scope,
-                              tuple(needs), refuses)
+                              tuple(needs), refuses,
+                              tuple((Severity.parse(s), why) for s, why in also))
         return func
 
     return deco

@@ -39,7 +39,18 @@ def to_dict(report, opts) -> dict:
         "summary": report.summary(),
         "findings": [f.to_dict() for f in report.findings],
         **({"notes": _notes(report)} if report.notes else {}),
+        # every file validated, with findings or not (JUnit's suites, merged reports)
+        **({"validated": list(report.names)} if getattr(report, "names", None) else {}),
+        **({"slice": _slice(report)} if getattr(report, "slice", None) else {}),
     }
+
+
+def _slice(report) -> dict:
+    """A slice's part for ``merge-reports``: its index, the run's settings and groups, and
+    each file's entry (layout facts, reducer summaries) as plain JSON."""
+    from .summaries import encode_value
+
+    return encode_value(report.slice)
 
 
 def _notes(report) -> list[dict]:
@@ -81,8 +92,10 @@ def render_text(report, opts) -> str:
 
 def render_junit(report, opts) -> str:
     """One <testsuite> per file, one <testcase> per finding (a <failure> when at or above
-    --fail-on), and one passing test case for a file without findings."""
-    by_file: dict[str, list[Finding]] = {}
+    --fail-on), and one passing test case for a file without findings (every file
+    validated has its suite, with findings or not; dataset-level findings add the suites
+    of the files they name, e.g. stats.yaml)."""
+    by_file: dict[str, list[Finding]] = {n: [] for n in getattr(report, "names", [])}
     for f in report.findings:
         by_file.setdefault(f.file, []).append(f)
     root = ET.Element("testsuites", name="wellforge validate")
@@ -100,12 +113,14 @@ def render_junit(report, opts) -> str:
                 nf += 1
             else:
                 ET.SubElement(tc, "system-out").text = f"{f.severity.label}: {text}"
-        suite.set("tests", str(len(items)))
+        if not items:
+            ET.SubElement(suite, "testcase", classname=file, name="all checks")
+        suite.set("tests", str(max(1, len(items))))
         suite.set("failures", str(nf))
         suite.set("errors", "0")
-        total += len(items)
+        total += max(1, len(items))
         fails += nf
-    if not report.findings:
+    if not by_file:
         suite = ET.SubElement(root, "testsuite", name="wellforge validate", tests="1",
                               failures="0", errors="0")
         ET.SubElement(suite, "testcase", classname="wellforge", name="all checks")
@@ -130,7 +145,10 @@ def render_sarif(report, opts) -> str:
             "level": _SARIF_LEVEL[f.severity],
             "message": {"text": f.message + (f" Fix: {f.fix}" if f.fix else "")},
             "locations": [{
-                "physicalLocation": {"artifactLocation": {"uri": f.file.replace("\\", "/")}},
+                # a region on every result (GitHub code scanning asks for one): a finding
+                # names an HDF5 object, not a line, so line 1 of the file
+                "physicalLocation": {"artifactLocation": {"uri": f.file.replace("\\", "/")},
+                                     "region": {"startLine": 1}},
                 "logicalLocations": [{"fullyQualifiedName": f.object, "kind": "member"}],
             }],
             "partialFingerprints": {"wellforge/v1": f.fingerprint},

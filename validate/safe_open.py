@@ -103,6 +103,42 @@ def preflight(path: str) -> str | None:
     return "not an HDF5 file (no HDF5 signature)"
 
 
+def trailing_bytes(path: str) -> int | None:
+    """Bytes stored after the end of the HDF5 file that the superblock declares (its
+    end-of-file address), or None when the superblock cannot tell.
+
+    Superblock versions 0/1: the end-of-file address follows the base and free-space
+    addresses (after 24 bytes, 28 for version 1); versions 2/3: the base and extension
+    addresses (after 12 bytes). The library writes it as the absolute end (a user block
+    included); read relative to the base address too, whichever fits the file."""
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb") as fh:
+            for off in [0] + [512 << k for k in range(24) if (512 << k) < size]:
+                fh.seek(off)
+                head = fh.read(64)
+                if head[:8] != HDF5_SIGNATURE or len(head) < 16:
+                    continue
+                v = head[8]
+                if v in (0, 1):
+                    so, pos = head[13], 24 + (4 if v == 1 else 0)
+                    base_at, eoa_at = pos, pos + 2 * head[13]
+                elif v in (2, 3):
+                    so = head[9]
+                    base_at, eoa_at = 12, 12 + 2 * so
+                else:
+                    return None
+                if so not in (2, 4, 8) or len(head) < eoa_at + so:
+                    return None
+                base = int.from_bytes(head[base_at:base_at + so], "little")
+                eoa = int.from_bytes(head[eoa_at:eoa_at + so], "little")
+                ends = [e for e in (eoa, base + eoa) if e <= size]
+                return size - max(ends) if ends else None
+    except OSError:
+        return None
+    return None
+
+
 def first_line(e: BaseException) -> str:
     text = str(e).strip().splitlines()
     return f"{type(e).__name__}: {text[0] if text else ''}".strip()
@@ -141,9 +177,10 @@ def _dataset_facts(path: str, d: h5py.Dataset) -> DatasetFacts:
         vds_sources=vds)
 
 
-def walk(f: h5py.File, limits) -> Inventory:
-    """Visit every link without following soft or external ones."""
-    inv = Inventory(file_size=os.path.getsize(f.filename))
+def walk(f: h5py.File, limits, file_size: int | None = None) -> Inventory:
+    """Visit every link without following soft or external ones (``file_size``: that of
+    a file opened from a file object, ``validate.remote``)."""
+    inv = Inventory(file_size=os.path.getsize(f.filename) if file_size is None else file_size)
     seen = set()
     stack = [(f, "/", 0)]
     count = 0

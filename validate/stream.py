@@ -87,6 +87,18 @@ class Block:
     def stats(self) -> FrameStats:
         return frame_stats(self.data, self.nc)
 
+    @cached_property
+    def nonfinite(self) -> np.ndarray:
+        """(nf,) bool: the frames holding a NaN or an Inf (WF300 reports them, once;
+        the checks that would read them leave them out). From the frame sums, which NaN
+        and Inf propagate into; a frame whose float32 sums merely overflowed is
+        confirmed finite on its data."""
+        st = self.stats
+        bad = ~(np.isfinite(st.sum).all(axis=1) & np.isfinite(st.sumsq).all(axis=1))
+        for k in np.flatnonzero(bad):  # rare
+            bad[k] = not np.isfinite(self.data[k]).all()
+        return bad
+
 
 class ReadPlan:
     """How a field is cut into blocks (whole frames, or slabs of a frame) within the byte
@@ -226,14 +238,14 @@ def run_stream(ctx, names: list[str]) -> None:
     if not classes:
         return
     pool = None
-    if read_ahead(ctx.options):
+    fields = [f for f in ctx.layout.fields if f.streamable]
+    if read_ahead(ctx.options) and sum(math.prod(f.shape) for f in fields) * 4 > budget:
+        # (a file of one block has nothing to read ahead: no thread)
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(1, thread_name_prefix="wellforge-read")
     try:
-        for field in ctx.layout.fields:
-            if not field.streamable:
-                continue
+        for field in fields:
             dset = ctx.get(field.path)
             active = [cls(ctx, field, dset) for cls in classes if cls.wants(ctx, field)]
             if active and _stream_field(ctx, field, dset, active, budget, pool):

@@ -33,6 +33,7 @@ COMMANDS = {
     "validate": "wellforge.validate.commands",
     "rules": "wellforge.validate.commands",
     "check-card": "wellforge.validate.commands",
+    "merge-reports": "wellforge.validate.commands",
 }
 
 
@@ -42,18 +43,32 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(2)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _add_verbosity(p: argparse.ArgumentParser, default) -> None:
+    p.add_argument("-v", "--verbose", action="store_true", default=default,
+                   help="debug logging, and Dedalus's own INFO lines")
+    p.add_argument("-q", "--quiet", action="store_true", default=default,
+                   help="warnings and results only (no progress)")
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The parser of every subcommand; with ``only``, the others are registered by name
+    and their modules not imported (a run of one command imports that command's module:
+    ``wellforge validate`` does not pay for the generators' imports)."""
     p = _Parser(prog="wellforge", description="Generate and validate datasets in The Well's "
                 "HDF5 layout.")
     p.add_argument("--version", action="version", version=f"wellforge {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="debug logging, and Dedalus's own INFO lines")
-    p.add_argument("-q", "--quiet", action="store_true",
-                   help="warnings and results only (no progress)")
+    _add_verbosity(p, default=False)
+    # the same flags after the command (``wellforge generate ... -q``)
+    common = argparse.ArgumentParser(add_help=False)
+    _add_verbosity(common, default=argparse.SUPPRESS)
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name, modname in COMMANDS.items():
+        if only is not None and name != only:
+            sub.add_parser(name, add_help=False)
+            continue
         mod = importlib.import_module(modname)
-        sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name])
+        sp = sub.add_parser(name, help=mod.HELP[name], description=mod.HELP[name],
+                            parents=[common])
         getattr(mod, f"add_{name.replace('-', '_')}_arguments")(sp)
         sp.set_defaults(_run=getattr(mod, f"run_{name.replace('-', '_')}"))
     return p
@@ -80,7 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     # Solver runs: one thread per MPI rank (Dedalus performance advice).
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMEXPR_MAX_THREADS", "1")
-    parser = build_parser()
+    words = sys.argv[1:] if argv is None else argv
+    command = next((w for w in words if not w.startswith("-")), None)
+    parser = build_parser(command if command in COMMANDS else None)
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()

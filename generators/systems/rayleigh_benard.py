@@ -1,6 +1,7 @@
 """rayleigh_benard: 2-D Boussinesq convection between no-slip walls.
 
-As in the Well (Dedalus ``ivp_2d_rayleigh_benard``; free-fall units, layer height 1):
+As in the Well (Dedalus ``ivp_2d_rayleigh_benard``; free-fall units, layer height 1;
+the problem: ``boussinesq.boussinesq_box``, shared with ``rayleigh_benard_3d``):
 
     div(u) + tau_p = 0
     dt(b) - kappa lap(b) + lift(tau_b2) = -u.grad(b)          kappa = (Ra Pr)^(-1/2)
@@ -12,10 +13,10 @@ first-order tau form, x in [0, 4) periodic (RealFourier), y in [0, 1] (Chebyshev
 
 from __future__ import annotations
 
-import numpy as np
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import BuildContext, CFLSettings, ICParam, Setup, System
+from ..system import BuildContext, ICParam, Setup, System
+from .boussinesq import boussinesq_box
 
 LX, LY = 4.0, 1.0
 
@@ -66,8 +67,9 @@ CARD = SystemCard(
         "once resolved. Against Clever & Busse (1974, JFM 65; steady 2-D rolls, no-slip, "
         "Pr 0.71, α ≈ 3.117), with 4 rolls (roll_pairs = 2, α = π), measured: Ra 1e4: 2.654 "
         "vs 2.661 (gap −0.3 %, 32×16 and 64×16); Ra 5e4: 4.165 vs 4.245 (gap −1.9 %, "
-        "128×32; 4.180 at 64×16). 2-D Nu depends on the roll count (α); not measured here: Ra 1e7 (Johnston "
-        "& Doering 2009's fit 0.138 Ra^0.285 = 13.64 is a fit, at Pr 1 and Γ 2).",
+        "128×32; 4.180 at 64×16). 2-D Nu depends on the roll count (α); not measured "
+        "here: Ra 1e7 (Johnston & Doering 2009's fit 0.138 Ra^0.285 = 13.64 is a fit, at "
+        "Pr 1 and Γ 2).",
     ),
 )
 
@@ -106,63 +108,5 @@ class RayleighBenard(System):
     }
 
     def build(self, ctx: BuildContext) -> Setup:
-        import dedalus.public as d3
-
-        Nx, Ny = ctx.resolution
-        Ra, Pr = ctx.params["Rayleigh"], ctx.params["Prandtl"]
-        coords = d3.CartesianCoordinates("x", "y")
-        dist = ctx.distributor(coords)
-        xbasis = d3.RealFourier(coords["x"], size=Nx, bounds=(0, LX), dealias=ctx.dealias)
-        ybasis = d3.ChebyshevT(coords["y"], size=Ny, bounds=(0, LY), dealias=ctx.dealias)
-        p = dist.Field(name="p", bases=(xbasis, ybasis))
-        b = dist.Field(name="b", bases=(xbasis, ybasis))
-        u = dist.VectorField(coords, name="u", bases=(xbasis, ybasis))
-        tau_p = dist.Field(name="tau_p")
-        tau_b1 = dist.Field(name="tau_b1", bases=xbasis)
-        tau_b2 = dist.Field(name="tau_b2", bases=xbasis)
-        tau_u1 = dist.VectorField(coords, name="tau_u1", bases=xbasis)
-        tau_u2 = dist.VectorField(coords, name="tau_u2", bases=xbasis)
-
-        Ly = LY
-        kappa = (Ra * Pr) ** (-1 / 2)
-        nu = (Ra / Pr) ** (-1 / 2)
-        x, y = dist.local_grids(xbasis, ybasis)
-        ex, ey = coords.unit_vector_fields(dist)
-        lift_basis = ybasis.derivative_basis(1)
-        lift = lambda A: d3.Lift(A, lift_basis, -1)  # noqa: E731
-        grad_u = d3.grad(u) + ey * lift(tau_u1)
-        grad_b = d3.grad(b) + ey * lift(tau_b1)
-
-        problem = d3.IVP([p, b, u, tau_p, tau_b1, tau_b2, tau_u1, tau_u2], namespace=locals())
-        problem.add_equation("trace(grad_u) + tau_p = 0")
-        problem.add_equation("dt(b) - kappa*div(grad_b) + lift(tau_b2) = - u@grad(b)")
-        problem.add_equation("dt(u) - nu*div(grad_u) + grad(p) - b*ey + lift(tau_u2) = - u@grad(u)")
-        problem.add_equation("b(y=0) = Ly")
-        problem.add_equation("u(y=0) = 0")
-        problem.add_equation("b(y=Ly) = 0")
-        problem.add_equation("u(y=Ly) = 0")
-        problem.add_equation("integ(p) = 0")
-
-        ic = ctx.ic
-        dT = float(ic.get("dT", 1.0))
-        seed = ic.get("noise_seed")
-        seed = int(ctx.seed if seed is None else seed)
-        b.fill_random("g", seed=seed, distribution="normal", scale=float(ic.get("noise", 1e-3)))
-        b["g"] *= y * (LY - y)  # damp noise at the walls
-        pairs = int(ic.get("roll_pairs", 0))
-        if pairs:  # a roll mode of the noise's size: selects the roll count (2 pairs)
-            b["g"] += float(ic.get("noise", 1e-3)) * np.sin(np.pi * y / LY) * np.cos(
-                2 * np.pi * pairs * x / LX)
-        if ic.get("ic", "consistent") == "well":
-            b["g"] += dT * (LY - y)
-        else:
-            b["g"] *= dT
-            b["g"] += LY - y
-
-        return Setup(
-            problem=problem,
-            outputs={"buoyancy": b, "pressure": p, "velocity": u},
-            velocity=u,
-            timestepper="RK222",
-            cfl=CFLSettings(initial_dt=0.125, max_dt=0.125, safety=0.5, threshold=0.05),
-        )
+        return boussinesq_box(ctx, ("x", "y"), (LX, LY), ctx.params["Rayleigh"],
+                              ctx.params["Prandtl"])

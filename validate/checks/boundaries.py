@@ -186,7 +186,8 @@ class Walls(Reducer):
                                for c in comps])  # (k, 2); NaN: no condition
             self.ops.append((Contraction(M, w.axis, field.ncomp), lam, comps, target))
         self.nt = field.shape[int(bool(field.sample_varying))] if field.time_varying else 1
-        self.out = {"checks": [], "labels": ctx.component_labels(field), "skipped_axis0": False}
+        self.out = {"checks": [], "labels": ctx.component_labels(field), "skipped_axis0": False,
+                    "nonfinite": False}
         self.acc = None
 
     def _alloc(self):
@@ -210,6 +211,10 @@ class Walls(Reducer):
                 err = np.abs(r[..., :2] - target)
                 ratio = np.where(np.isnan(target), 0.0, err / tol)
             ratio = np.where(np.isnan(ratio), np.inf, ratio)
+            bad = blk.nonfinite
+            if bad.any():  # WF300 reports those frames: not checked here
+                ratio[bad] = 0.0
+                self.out["nonfinite"] = True
             k = np.argmax(ratio, axis=1)[:, None]  # worst line: (nf, 1, k, 2)
             worst = np.stack([np.take_along_axis(a, k, axis=1)[:, 0] for a in
                               (ratio, err, np.broadcast_to(tol, ratio.shape))], axis=-1)
@@ -336,9 +341,10 @@ def wall_values(ctx):
         for c in r["checks"]:
             d = dims[c["axis"]]
             side = ("low", "high")[c["side"]]
+            why = c["why"] if c["group"] in c["why"] else f"{c['why']}, {c['group']}"
             yield Issue(f.path, f"{labels[c['comp']]} at the {side} wall of {d!r} deviates "
                         f"from {c['target']:g} by {c['error']:.3g} (tolerance "
-                        f"{c['tolerance']:.2g}; {c['why']}, {c['group']}) in "
+                        f"{c['tolerance']:.2g}; {why}) in "
                         f"{c['frames'].count} frame(s), worst at "
                         f"{ctx.time_at(c['traj'], c['worst_frame'])}, wall line "
                         f"{c['line']}" + (f", trajectory {c['traj']}"
@@ -350,3 +356,6 @@ def wall_values(ctx):
         if r.get("skipped_axis0"):
             ctx.note(f"{f.path}: frames larger than the block budget: walls of the first "
                      "axis were not checked")
+        if r.get("nonfinite"):
+            ctx.note(f"{f.path}: frames with non-finite values (WF300) were left out of the "
+                     "wall checks (WF402)")

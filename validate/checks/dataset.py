@@ -18,7 +18,8 @@ import numpy as np
 from wellforge.schema.spec import SPLITS
 from wellforge.schema.stats import STAT_KEYS, Moments, pool
 
-from ..findings import Issue, Severity, region
+from .. import safe_yaml
+from ..findings import Issue, region
 from ..lanes import lane_sum, lane_sumsq
 from ..registry import check
 from ..robust import Z_THRESHOLD, median, robust_outliers
@@ -159,14 +160,10 @@ def _agree(ds, key, what, code_obj="/"):
 
 
 def _load_yaml(path):
-    """The YAML document at ``path``; OSError, or ValueError when it does not parse."""
-    import yaml  # only for dataset directories: not imported for plain files
-
-    with open(path) as fh:
-        try:
-            return yaml.safe_load(fh)
-        except yaml.YAMLError as e:
-            raise ValueError(str(e)) from None
+    """The YAML document at ``path``; OSError, or ValueError when it does not parse, nests
+    too deeply or contains itself (``safe_yaml``)."""
+    with open(path, encoding="utf-8", errors="replace") as fh:
+        return safe_yaml.load(fh)
 
 
 # -- checks ---------------------------------------------------------------------------------
@@ -334,9 +331,9 @@ def stats_yaml(ds):
         return
     path = os.path.join(ds.root, "stats.yaml")
     if not os.path.isfile(path):
-        yield "stats.yaml", Issue("/", "stats.yaml is missing (needed to normalise)",
-                          expected="stats.yaml", observed="missing",
-                          severity=Severity.WARNING)
+        yield "stats.yaml", Issue("/", "stats.yaml is missing: the Well's loader needs it "
+                                  "to normalise every sample", expected="stats.yaml",
+                                  observed="missing")
         return
     try:
         got = _load_yaml(path)
@@ -352,8 +349,17 @@ def stats_yaml(ds):
     if not isinstance(got, dict):
         yield "stats.yaml", Issue("/", "stats.yaml is not a mapping", observed=type(got).__name__)
         return
+    # a field whose train data hold NaN or Inf (WF300 reports them, per file) has no
+    # statistics to compare: one note, not a finding per statistic
+    broken = sorted({name for key in STAT_KEYS for name, w in want[key].items()
+                     if not np.all(np.isfinite(np.asarray(w, dtype=np.float64)))})
+    if broken:
+        ds.note(f"stats.yaml: {', '.join(broken)} not compared: the train split holds "
+                "non-finite values (WF300); regenerate those trajectories first")
     for key in STAT_KEYS:
         for name, w in want[key].items():
+            if name in broken:
+                continue
             obj = f"{key}.{name}"
             g = got.get(key, {}).get(name) if isinstance(got.get(key), dict) else None
             if g is None:
@@ -428,8 +434,8 @@ def metadata_yaml(ds):
     _name, path, got, want = pair
     obj = os.path.basename(path)
     if got is None:
-        yield obj, Issue("/", f"{obj} is missing", severity=Severity.WARNING,
-                          expected=obj, observed="missing")
+        yield obj, Issue("/", f"{obj} is missing: the Well's tools read the dataset's "
+                          "metadata from it", expected=obj, observed="missing")
         return
     if isinstance(got, Exception):
         yield obj, Issue("/", f"cannot read {obj}: {str(got).splitlines()[0]}")
@@ -468,7 +474,7 @@ def trajectory_counts(ds):
             if key == "n_trajectories_per_file" and isinstance(g, list):
                 try:
                     extra = f" (total {sum(int(x) for x in g)} vs {sum(w)} in the files)"
-                except (TypeError, ValueError):
+                except (TypeError, ValueError, OverflowError):  # not counts (1e400: inf)
                     pass
             yield obj, Issue(key, f"{key} is {g!r}, the data say {w!r}{extra}",
                               expected=w, observed=g)

@@ -11,7 +11,15 @@ elsewhere.
 Invariant kinds (a card's ``invariants``; t2 ``@symmetric``/``@antisymmetric`` flags
 count too): ``conserved_mean`` (WF410), ``zero_mean`` (WF411), ``divergence_free``
 (WF412), ``symmetric``/``antisymmetric`` (WF413), ``positive_definite`` (WF414),
-``non_negative``/``bounded`` (WF415), ``energy_non_increasing`` (WF416).
+``non_negative``/``bounded`` (WF415), ``energy_non_increasing`` (WF416), ``traceless``
+and ``trace`` (WF417: tr T = 0, or tr T equal to another field pointwise).
+
+A ``trace`` that equals another field compares two fields, and the pass streams one
+field at a time: each side is reduced to a linear sketch per frame, its projections on
+``SKETCH_K`` fixed pseudo-random Gaussian vectors over the grid points (the same vectors
+for both fields). The projections of tr T − f are the differences of the two sketches,
+and their mean square over the vectors estimates ‖tr T − f‖² (Johnson–Lindenstrauss:
+within a factor ~1.5 either way for 16 vectors, deterministic for a given grid).
 
 Constraints the solver imposes while stepping (divergence-free, zero-mean gauge) are
 checked from the second frame on: the stored initial condition need not satisfy them
@@ -23,8 +31,10 @@ from __future__ import annotations
 import numpy as np
 from wellforge.schema.grids import EPS32, EQUIANGULAR, FOURIER, FOURIER_CLOSED, GAUSS
 
+from .. import scratch
 from ..findings import Issue
 from ..lanes import lane_sum, lane_sumsq
+from ..quadrature import mean_weights as q_mean_weights
 from ..quadrature import sphere_divergence
 from ..registry import check
 from ..robust import FrameSet
@@ -35,6 +45,9 @@ ENERGY_FLOOR = 16 * EPS32
 TENSOR_FLOOR = 4 * EPS32
 DIV_FLOOR = 8 * EPS32
 CURVE_POINTS = 256  # points of a drift curve in the JSON report
+SKETCH_K = 16  # projections of a trace sketch
+SKETCH_SEED = 417
+SKETCH_MAX_BYTES = 64 << 20  # the projection vectors of larger frames are not kept
 
 
 def _nt(field) -> int:
@@ -148,10 +161,9 @@ class Divergence(_PerTrajectory):
         x = blk.data.reshape(blk.nf, *[a.n for a in p.axes], self.D)
         if pick.size < blk.nf:
             x = x[pick]
-        if mode == "sphere":
-            div, grad, norm = _div_sphere(x, p)
-        else:
-            div, grad, norm = _div_mixed(x, p)
+        div, grad, norm = scratch.over_frames(
+            lambda y: (_div_sphere if mode == "sphere" else _div_mixed)(y, p), x,
+            scratch.physics_threads(self.ctx.options))
         idx = blk.t0 + pick
         self.acc["div"][idx], self.acc["grad"][idx], self.acc["norm"][idx] = div, grad, norm
 
@@ -188,11 +200,19 @@ def _mixed_weights(axes, shape) -> np.ndarray:
     return W.astype(np.float32)
 
 
-def _div_mixed(x: np.ndarray, p) -> tuple:
-    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame. Derivatives along non-periodic axes are taken on the
-    grid (Chebyshev: the differentiation matrix with BLAS, DCTs above 512 nodes; others:
-    differences); then every array is Fourier-transformed along the periodic axes, where
-    derivatives are products with i k and norms follow from Parseval. x: (nf, *space, D).
+def _div_mixed(x: np.ndarray, p, workers: int = 1) -> tuple:
+    """‖∇·u‖, ‖∇u‖, ‖u‖ per frame; x: (nf, *space, D) float32, every transform in float32.
+
+    Derivatives along non-periodic axes are taken on the grid (Chebyshev: the folded
+    differentiation matrix, DCTs above 512 nodes; others: differences) and their norms
+    with the grid's quadrature weights; the components are Fourier-transformed along the
+    periodic axes once, where ∂ is a product with i k and the norms of the periodic
+    derivatives follow from Parseval. The divergence is assembled in that mixed space:
+    only the diagonal derivatives ∂_b u_b along non-periodic axes are transformed too
+    (one transform per non-periodic axis, not one per derivative). Chebyshev axes are
+    held in the derivative's fold order (``AxisGrid.fold_order``) throughout: the norms
+    do not depend on the order of the points, and the folded derivative reads and
+    writes contiguous halves.
     """
     import scipy.fft as sf
 
@@ -203,55 +223,92 @@ def _div_mixed(x: np.ndarray, p) -> tuple:
     fa = [1 + i for i in per]
 
     def fwd(y):
-        return sf.rfftn(y, axes=fa, workers=1) if per else y
+        return sf.rfftn(y, axes=fa, workers=workers) if per else y
 
-    comps = [np.ascontiguousarray(x[..., b]) for b in range(D)]
-    grads = {(i, b): fwd(axes[i].derivative(comps[b], 1 + i))
-             for i in range(D) if i not in per for b in range(D)}
-    comps = [fwd(c) for c in comps]
-    shape = comps[0].shape[1:]
+    space = x.shape[1:-1]
+    folds = {i: o for i in range(D) if i not in per
+             and (o := axes[i].fold_order()) is not None}
+
+    def fold(w, shape):  # flattened weights over ``shape``, in fold order
+        w = w.reshape(shape)
+        for i, o in folds.items():
+            w = np.take(w, o, axis=i)
+        return np.ascontiguousarray(w).ravel()
+
     cache = p.memo.setdefault("divergence", {})
-    key = (shape, tuple(a.kind for a in axes))
+    key = (space, tuple(a.kind for a in axes))
     if key not in cache:
-        W = _mixed_weights(axes, shape)
-        ks = {}
-        for i in per:
-            a = axes[i]
-            n = a.n
-            k = (np.fft.rfftfreq(n, 1.0 / n) if i == per[-1] else np.fft.fftfreq(n, 1.0 / n))
-            k = k * (2 * np.pi / a.period)
-            if n % 2 == 0:
-                k[n // 2] = 0.0  # the Nyquist mode has no derivative on the grid
-            sh = [1] * D
-            sh[i] = k.size
-            ks[i] = k.reshape(sh).astype(np.float32)
-        K2 = sum((k * k for k in ks.values()), np.zeros([1] * D, np.float32))
-        cache[key] = (W, ks, np.broadcast_to(K2, shape).ravel().astype(np.float32))
-    W, ks, K2 = cache[key]
-
-    cplx = np.iscomplexobj(comps[0])
-    sW = np.repeat(W, 2) if cplx else W  # weights of |y|², real and imaginary parts
-    sWK = np.repeat(W * K2, 2) if cplx else W * K2
+        Wg = fold(q_mean_weights(axes).astype(np.float32), space)  # area-mean weights
+        if per:
+            shape = tuple(n // 2 + 1 if i == per[-1] else n for i, n in enumerate(space))
+            W = fold(_mixed_weights(axes, shape), shape)
+            ks = {}
+            for i in per:
+                a = axes[i]
+                n = a.n
+                k = (np.fft.rfftfreq(n, 1.0 / n) if i == per[-1]
+                     else np.fft.fftfreq(n, 1.0 / n))
+                k = k * (2 * np.pi / a.period)
+                if n % 2 == 0:
+                    k[n // 2] = 0.0  # the Nyquist mode has no derivative on the grid
+                sh = [1] * D
+                sh[i] = k.size
+                ks[i] = k.reshape(sh).astype(np.float32)
+            K2 = sum((k * k for k in ks.values()), np.zeros([1] * D, np.float32))
+            K2 = np.broadcast_to(K2, shape).ravel().astype(np.float32)
+            # weights of |Y|² on the float32 view of a complex array (re, im interleaved)
+            cache[key] = (Wg, np.repeat(W, 2), np.repeat(W * K2, 2), ks)
+        else:
+            cache[key] = (Wg, None, None, {})
+    Wg, sW, sWK, ks = cache[key]
 
     def wsq(y, w):  # Σ w |y|² per frame
-        z = (y.view(np.float32) if cplx else y).reshape(nf, -1)
-        return ((z * z) @ w).astype(np.float64)
+        z = (y.view(np.float32) if np.iscomplexobj(y) else y).reshape(nf, -1)
+        sq = np.multiply(z, z, out=scratch.buffer("div-sq", z.shape))
+        return (sq @ w).astype(np.float64)
 
+    # the components, contiguous and in fold order (work buffers: nothing here outlives
+    # the call)
+    comps = []
+    for b in range(D):
+        c = scratch.buffer(f"div-u{b}", x.shape[:-1])
+        np.copyto(c, x[..., b])
+        for i in folds:
+            axes[i].into_fold_order(c, 1 + i)
+        comps.append(c)
     norm = np.zeros(nf)
     grad = np.zeros(nf)
-    div = None
-    for b, U in enumerate(comps):
-        norm += wsq(U, sW)
-        if per:
-            grad += wsq(U, sWK)
-        term = U * (1j * ks[b]) if b in per else grads[(b, b)]
-        div = term if div is None else div + term
-    for g in grads.values():
-        grad += wsq(g, sW)
+    diag = None  # Σ ∂_b u_b over the non-periodic axes, on the grid
+    for b in range(D):
+        norm += wsq(comps[b], Wg)
+        for i in range(D):
+            if i in per:
+                continue
+            first = i == b and diag is None
+            g = axes[i].derivative(comps[b], 1 + i, out=scratch.buffer(
+                "div-diag" if first else "div-d", comps[b].shape), folded=i in folds)
+            grad += wsq(g, Wg)
+            if first:
+                diag = g
+            elif i == b:
+                diag += g
+    if not per:
+        for i, a in enumerate(axes):
+            if a.tau_projector() is not None:
+                diag = a.remove_tau(diag, 1 + i, inplace=True, folded=i in folds)
+        return np.sqrt(wsq(np.ascontiguousarray(diag, dtype=np.float32), Wg)), \
+            np.sqrt(grad), np.sqrt(norm)
+    div = fwd(diag) if diag is not None else None
+    for b in range(D):
+        U = fwd(comps[b])
+        grad += wsq(U, sWK)
+        if b in per:
+            U *= 1j * ks[b]
+            div = U if div is None else np.add(div, U, out=div)
+    div = np.ascontiguousarray(div, dtype=np.complex64)
     for i, a in enumerate(axes):
         if a.tau_projector() is not None:
-            div = a.remove_tau(div, 1 + i)
-    div = np.ascontiguousarray(div, dtype=np.complex64 if cplx else np.float32)
+            div = a.remove_tau(div, 1 + i, inplace=True, folded=i in folds)  # our own array
     return np.sqrt(wsq(div, sW)), np.sqrt(grad), np.sqrt(norm)
 
 
@@ -268,8 +325,8 @@ def _div_sphere(x: np.ndarray, p) -> tuple:
     ut, up = x[..., 0], x[..., 1]
     a, b = sphere_divergence(ut, up, theta, 1, 2)
     # the other two gradient terms, for the scale: (1/sin θ) ∂θ(sin θ u_φ), (1/sin θ) ∂φ u_θ
-    c, _ = sphere_divergence(up, np.zeros_like(up), theta, 1, 2)
-    _, d = sphere_divergence(np.zeros_like(ut), ut, theta, 1, 2)
+    c, _ = sphere_divergence(up, None, theta, 1, 2)
+    _, d = sphere_divergence(None, ut, theta, 1, 2)
     terms = [np.asarray(t, dtype=np.float32) for t in (a, b, c, d)]
     grad = sum(_wnorm2(t, p) for t in terms)
     div = _wnorm2((terms[0] + terms[1]).astype(np.float32), p)
@@ -277,12 +334,66 @@ def _div_sphere(x: np.ndarray, p) -> tuple:
     return np.sqrt(div), np.sqrt(grad), np.sqrt(norm)
 
 
+def _sketch_vectors(p, rows: slice | None) -> np.ndarray:
+    """The (points, SKETCH_K) float64 Gaussian projection vectors of the file's grid, for
+    the points of ``rows`` of the first axis (all: None); drawn per row of the first axis
+    from a seeded generator, so any slab gets the same vectors; kept for frames up to
+    ``SKETCH_MAX_BYTES``."""
+    n0 = p.axes[0].n
+    per_row = int(np.prod([a.n for a in p.axes[1:]]))
+    if n0 * per_row * SKETCH_K * 8 <= SKETCH_MAX_BYTES:
+        W = p.memo.get("sketch")
+        if W is None:
+            W = p.memo["sketch"] = _draw_rows(range(n0), per_row)
+        return W if rows is None else W.reshape(n0, per_row, SKETCH_K)[rows].reshape(
+            -1, SKETCH_K)
+    return _draw_rows(range(n0)[rows or slice(None)], per_row)
+
+
+def _draw_rows(rows, per_row: int) -> np.ndarray:
+    return np.concatenate([np.random.default_rng((SKETCH_SEED, r)).standard_normal(
+        (per_row, SKETCH_K)) for r in rows])
+
+
+def _sketch(x: np.ndarray, W: np.ndarray) -> np.ndarray:
+    """Per frame, the projections of x (nf, points) on the columns of W, in float64."""
+    return np.stack([x[i].astype(np.float64) @ W for i in range(x.shape[0])])
+
+
+def _trace_targets(ctx) -> set[str]:
+    return {v.equals for invs in ctx.physics.invariants.values() for v in invs
+            if v.kind == "trace" and v.equals is not None}
+
+
+@reducer("trace_target")
+class TraceTarget(_PerTrajectory):
+    """A t0 field that a t2 field's trace equals: per frame, its sketch (the projections
+    ``_sketch_vectors``) and its mean square over the grid points."""
+
+    @staticmethod
+    def wants(ctx, field):
+        return (field.order == 0 and ctx.physics.frame_matches(field)
+                and field.path in _trace_targets(ctx))
+
+    def block(self, blk):
+        if self.acc is None:
+            self.acc = {"sketch": np.zeros((self.nt, SKETCH_K)), "sumsq": np.zeros(self.nt),
+                        "points": 0}
+        sl = slice(blk.t0, blk.t0 + blk.nf)
+        x = blk.data.reshape(blk.nf, -1)
+        self.acc["sketch"][sl] += _sketch(x, _sketch_vectors(self.ctx.physics, blk.rows))
+        self.acc["sumsq"][sl] += blk.stats.sumsq[:, 0]
+        if blk.t0 == 0:
+            self.acc["points"] += x.shape[1]
+
+
 @reducer("tensor")
 class Tensor(_PerTrajectory):
     """t2 fields: per frame, the largest |T − Tᵀ| and |T + Tᵀ| (entrywise), the largest
-    |T|, and the smallest eigenvalue of the symmetric part."""
+    |T|, the smallest eigenvalue of the symmetric part, the largest |tr T| and the
+    sketch of tr T (for a ``trace`` that equals another field)."""
 
-    KINDS = ("symmetric", "antisymmetric", "positive_definite")
+    KINDS = ("symmetric", "antisymmetric", "positive_definite", "trace", "traceless")
 
     @staticmethod
     def wants(ctx, field):
@@ -291,29 +402,46 @@ class Tensor(_PerTrajectory):
     def block(self, blk):
         if self.acc is None:
             self.acc = {"asym": np.zeros(self.nt), "sym": np.zeros(self.nt),
-                        "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf)}
+                        "max": np.zeros(self.nt), "eig": np.full(self.nt, np.inf),
+                        "trace": np.zeros(self.nt), "sketch": np.zeros((self.nt, SKETCH_K))}
         D = self.D
-        nf = blk.nf
-        T = blk.data.reshape(nf, -1, D * D)
-        sl = slice(blk.t0, blk.t0 + nf)
+        T = blk.data.reshape(blk.nf, -1, D * D)
+        sl = slice(blk.t0, blk.t0 + blk.nf)
         a = self.acc
-        kinds = {v.kind for v in self.ctx.physics.for_field(self.field.path)}
-        off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
-        with np.errstate(all="ignore"):
-            big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
-            np.maximum(a["max"][sl], big, out=a["max"][sl])
-            if "symmetric" in kinds:
-                asym = np.zeros(nf)
-                for ij, ji in off:
-                    asym = np.maximum(asym, _absmax(T[:, :, ij] - T[:, :, ji]))
-                np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
-            if "antisymmetric" in kinds:
-                sym = np.zeros(nf)
-                for ij, ji in off + [(i * D + i, i * D + i) for i in range(D)]:
-                    sym = np.maximum(sym, _absmax(T[:, :, ij] + T[:, :, ji]))
-                np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
-            if "positive_definite" in kinds:
-                np.minimum(a["eig"][sl], _min_eig(T, D), out=a["eig"][sl])
+        kinds = frozenset(v.kind for v in self.ctx.physics.for_field(self.field.path))
+        big, asym, sym, eig = scratch.over_frames(lambda y: _tensor_frames(y, D, kinds), T,
+                                                  scratch.physics_threads(self.ctx.options))
+        np.maximum(a["max"][sl], big, out=a["max"][sl])
+        np.maximum(a["asym"][sl], asym, out=a["asym"][sl])
+        np.maximum(a["sym"][sl], sym, out=a["sym"][sl])
+        np.minimum(a["eig"][sl], eig, out=a["eig"][sl])
+        if kinds & {"trace", "traceless"}:
+            tr = T[:, :, 0].copy()
+            for i in range(1, D):
+                tr += T[:, :, i * D + i]
+            np.maximum(a["trace"][sl], _absmax(tr), out=a["trace"][sl])
+            if any(v.equals for v in self.ctx.physics.for_field(self.field.path, "trace")):
+                a["sketch"][sl] += _sketch(tr, _sketch_vectors(self.ctx.physics, blk.rows))
+
+
+def _tensor_frames(T: np.ndarray, D: int, kinds) -> tuple:
+    """Per frame of T (nf, P, D*D): max |T|, max |T_ij − T_ji|, max |T_ij + T_ji| and the
+    smallest eigenvalue of the symmetric part (0, 0, +inf where not asked for)."""
+    nf = T.shape[0]
+    off = [(i * D + j, j * D + i) for i in range(D) for j in range(i + 1, D)]
+    asym, sym, eig = np.zeros(nf), np.zeros(nf), np.full(nf, np.inf)
+    with np.errstate(all="ignore"):
+        big = np.maximum(T.max(axis=(1, 2)), -T.min(axis=(1, 2)))
+        tmp = scratch.buffer("tensor-ij", T.shape[:2])
+        if "symmetric" in kinds:
+            for ij, ji in off:
+                asym = np.maximum(asym, _absmax(np.subtract(T[:, :, ij], T[:, :, ji], out=tmp)))
+        if "antisymmetric" in kinds:
+            for ij, ji in off + [(i * D + i, i * D + i) for i in range(D)]:
+                sym = np.maximum(sym, _absmax(np.add(T[:, :, ij], T[:, :, ji], out=tmp)))
+        if "positive_definite" in kinds:
+            eig = _min_eig(T, D)
+    return big, asym, sym, eig
 
 
 def _absmax(x: np.ndarray) -> np.ndarray:
@@ -327,15 +455,15 @@ def _min_eig(T: np.ndarray, D: int) -> np.ndarray:
         return T[:, :, 0].min(axis=1)
     if D == 2:  # λ_min = (a + d)/2 − sqrt(((a − d)/2)² + b_s²), in place (hypot is slow)
         a, d = T[:, :, 0], T[:, :, 3]
-        b = T[:, :, 1] + T[:, :, 2]
+        b = np.add(T[:, :, 1], T[:, :, 2], out=scratch.buffer("eig-b", a.shape))
         b *= 0.5
         np.multiply(b, b, out=b)
-        h = a - d
+        h = np.subtract(a, d, out=scratch.buffer("eig-h", a.shape))
         h *= 0.5
         np.multiply(h, h, out=h)
         h += b
         np.sqrt(h, out=h)
-        lam = a + d
+        lam = np.add(a, d, out=b)
         lam *= 0.5
         lam -= h
         return lam.min(axis=1)
@@ -381,6 +509,16 @@ def _curve(ctx, traj, values: np.ndarray, what: str) -> dict:
 
 def _traj_txt(traj) -> str:
     return f", trajectory {traj}" if traj is not None else ""
+
+
+def _worst(worst, rel: np.ndarray, tol: float, traj):
+    """The larger of ``worst`` and this trajectory's largest per-frame ``rel`` above
+    ``tol``: (value, trajectory, frame, the frames above tol), or ``worst``."""
+    if (rel > tol).any():
+        k = int(np.argmax(rel))
+        if worst is None or rel[k] > worst[0]:
+            return float(rel[k]), traj, k, np.flatnonzero(rel > tol)
+    return worst
 
 
 def _reg(traj, frames):
@@ -529,7 +667,8 @@ def divergence_free(ctx):
                              np.flatnonzero(bad), rel)
         if r.get("skipped"):
             ctx.note(f"{f.path}: frames larger than the block budget: divergence not "
-                     "checked")
+                     "checked (to check it, raise [validate.limits] block_bytes above one "
+                     "frame: 256 MiB for a 256³ vector frame)")
         stride = ctx.options.limits.derivative_stride
         if stride > 1:
             ctx.note(f"{f.path}: divergence checked on one frame in {stride} "
@@ -565,11 +704,7 @@ def tensor_symmetry(ctx):
             for rec in r["records"]:
                 with np.errstate(all="ignore"):
                     rel = np.where(rec["max"] > 0, rec[key] / rec["max"], 0.0)
-                rel = np.where(np.isfinite(rel), rel, 0.0)
-                if (rel > tol).any():
-                    k = int(np.argmax(rel))
-                    if worst is None or rel[k] > worst[0]:
-                        worst = (float(rel[k]), rec["traj"], k, np.flatnonzero(rel > tol))
+                worst = _worst(worst, np.where(np.isfinite(rel), rel, 0.0), tol, rec["traj"])
             if worst is None:
                 continue
             v, traj, k, bad = worst
@@ -615,9 +750,25 @@ def positive_definite(ctx):
                                                                 "frame": k}, region=reg)
 
 
+#: WF415's fix, per invariant and the side of the bound the data cross
+RANGE_FIX = {
+    ("non_negative", "below"): "a concentration, density or height cannot be negative: check "
+                               "the solver (positivity, time step) or the card",
+    ("bounded", "below"): "the field falls below its lower bound (a maximum principle: no "
+                          "value below the smallest boundary or initial value): check the "
+                          "solver (overshoot near steep fronts, time step) or the card's bounds",
+    ("bounded", "above"): "the field overshoots its upper bound (a maximum principle: no "
+                          "value above the largest boundary or initial value): check the "
+                          "solver (Gibbs overshoot near steep fronts, time step) or the "
+                          "card's bounds",
+}
+RANGE_FIX["non_negative", "above"] = RANGE_FIX["non_negative", "below"]  # not reached
+
+
 @check("WF415", level=4, severity="error", needs=("range",),
-       fix="a concentration, density or height cannot be negative (bounded fields must "
-           "stay in range): check the solver (positivity, time step) or the card")
+       fix="keep the field in its declared range (non-negative: no negative values; bounded: "
+           "within [low, high]): check the solver (positivity, overshoot, time step) or the "
+           "card")
 def field_range(ctx):
     """A field declared non-negative or bounded leaves its range.
 
@@ -651,10 +802,12 @@ def field_range(ctx):
             _, traj, k, c, val, bad = worst
             reg, fs = _reg(traj, bad)
             want = ">= 0" if inv.kind == "non_negative" else f"in [{lo:g}, {hi:g}]"
+            side = "below" if lo is not None and val < lo else "above"
             yield Issue(f.path, f"{r['labels'][c]} = {val:.4g} at "
                         f"{ctx.time_at(traj, k)}{_traj_txt(traj)}: declared {inv.kind} "
                         f"({want}, tolerance {inv.tolerance:g}); {fs.count} frame(s)",
-                        expected=want, observed={"value": val, "frame": k}, region=reg)
+                        expected=want, observed={"value": val, "frame": k}, region=reg,
+                        fix=RANGE_FIX[inv.kind, side])
 
 
 @check("WF416", level=4, severity="error", needs=("integrals",),
@@ -691,8 +844,58 @@ def energy_non_increasing(ctx):
             continue
         v, traj, k, bad, E = worst
         reg, fs = _reg(traj, bad)
-        yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k} "
-                    f"({ctx.time_at(traj, k)}){_traj_txt(traj)}; {fs.count} frame(s) grow "
+        tk = ctx.time_of(traj, k)
+        yield Issue(f.path, f"energy grows by {v:.2g} (relative) from frame {k - 1} to {k}"
+                    + (f" (t = {tk:.6g})" if tk is not None else "")
+                    + f"{_traj_txt(traj)}; {fs.count} frame(s) grow "
                     f"beyond {tol:.2g}", expected=f"relative growth <= {tol:.2g}",
                     observed={"growth": v, "frame": k}, region=reg,
                     curve=_curve(ctx, traj, E, "energy (area mean of |u|^2/2)"))
+
+
+@check("WF417", level=4, severity="error", needs=("tensor", "trace_target"),
+       fix="store the tensor whose trace the card fixes (a strain rate's is the velocity's "
+           "divergence, a second moment's the concentration), or correct the card")
+def tensor_trace(ctx):
+    """A t2 field declared traceless, or with a trace equal to another field, is not.
+
+    Traceless: max |tr T| / max |T| per frame above the tolerance. ``trace`` equal to a
+    t0 field f: ‖tr T − f‖ / ‖f‖ per frame (grid-point RMS; the difference estimated
+    from the two fields' sketches) above the tolerance. Both at least 4 ε32."""
+    p = ctx.physics
+    targets = ctx.results.get("trace_target", {})
+    for f, r in field_results(ctx, "tensor"):
+        for inv in p.for_field(f.path, "trace", "traceless"):
+            tol = max(inv.tolerance, TENSOR_FLOOR)
+            target = targets.get(inv.equals) if inv.equals else None
+            if inv.equals and target is None:
+                continue  # not on the file's grid: no sketch
+            by_traj = {rec["traj"]: rec for rec in target["records"]} if target else {}
+            worst = None
+            for rec in r["records"]:
+                with np.errstate(all="ignore"):
+                    if target is None:
+                        rel = np.where(rec["max"] > 0, rec["trace"] / rec["max"], 0.0)
+                    else:
+                        t = by_traj.get(rec["traj"])
+                        if t is None or not t["points"]:
+                            continue
+                        diff = rec["sketch"] - t["sketch"]
+                        est = np.sqrt((diff**2).mean(axis=1) / t["points"])
+                        rms = np.sqrt(t["sumsq"] / t["points"])
+                        rel = np.where(rms > 0, est / rms, np.where(est > 0, np.inf, 0.0))
+                worst = _worst(worst, np.where(np.isnan(rel), 0.0, rel), tol, rec["traj"])
+            if worst is None:
+                continue
+            v, traj, k, bad = worst
+            reg, fs = _reg(traj, bad)
+            if inv.equals:
+                name = inv.equals.rsplit("/", 1)[-1]
+                what = (f"declared tr T = {name} ({inv.source}) but |tr T - {name}| (RMS) "
+                        f"reaches {v:.2g} of the RMS of {name}")
+            else:
+                what = (f"declared {inv.kind} ({inv.source}) but |tr T| reaches {v:.2g} of "
+                        "max|T|")
+            yield Issue(f.path, f"{what} at {ctx.time_at(traj, k)}{_traj_txt(traj)} "
+                        f"({fs.count} frame(s))", expected=f"<= {tol:.2g}",
+                        observed={"relative": v, "frame": k}, region=reg)

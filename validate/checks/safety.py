@@ -11,6 +11,7 @@ import os
 
 from ..findings import Issue
 from ..registry import check
+from ..safe_open import trailing_bytes
 
 
 def _inside(path: str, root: str) -> bool:
@@ -183,3 +184,22 @@ def unallocated(ctx):
                                                                           "contiguous"):
             yield Issue(d.path, "no data stored: reads return the fill value",
                         observed={"declared_bytes": d.declared_bytes, "stored_bytes": 0})
+
+
+@check("WF010", level=0, severity="warning",
+       fix="truncate the file to the end its superblock declares, or rewrite it (h5repack); "
+           "find what appended the bytes (a copy that went wrong, a second writer)")
+def bytes_after_end(ctx):
+    """Bytes are stored after the end of the HDF5 file that its superblock declares.
+
+    The HDF5 library ignores them (the file reads as before: a warning, not an error),
+    but they are not part of the data: a copy truncated to the HDF5 end, a checksum of
+    the file, or another tool reading the file sees something else, and they may hide
+    data or be the tail of an interrupted second write."""
+    if not os.path.isfile(ctx.path):
+        return
+    extra = trailing_bytes(ctx.path)
+    if extra:
+        yield Issue("/", f"{extra} byte(s) after the end of the HDF5 file (its superblock "
+                    f"ends it at byte {os.path.getsize(ctx.path) - extra})",
+                    expected="no bytes after the HDF5 end of file", observed=extra)

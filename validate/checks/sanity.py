@@ -169,7 +169,7 @@ def non_finite(ctx):
     for f, r in field_results(ctx, "frames"):
         for traj, ts, nan, inf in r["nonfinite"]:
             yield Issue(f.path, f"{ts.count} frame(s) with non-finite values ({nan} NaN, "
-                        f"{inf} Inf) at t = {ts.text()}"
+                        f"{inf} Inf) at {ctx.frames_at(traj, ts)}"
                         + (f" in trajectory {traj}" if traj is not None else ""),
                         expected="finite values", observed={"nan": nan, "inf": inf},
                         region=ts.region(traj))
@@ -197,7 +197,7 @@ def constant_frames(ctx):
     for f, r in field_results(ctx, "frames"):
         labels = r["labels"]
         for traj, ts, comps in r["constant"]:
-            yield Issue(f.path, f"{ts.count} constant frame(s) at t = {ts.text()} in "
+            yield Issue(f.path, f"{ts.count} constant frame(s) at {ctx.frames_at(traj, ts)} in "
                         f"{', '.join(labels[c] for c in comps if c < len(labels))}"
                         + (f", trajectory {traj}" if traj is not None else ""),
                         region=ts.region(traj), observed=ts.count)
@@ -210,7 +210,7 @@ def repeated_frames(ctx):
     for f, r in field_results(ctx, "frames"):
         for traj, ts in r["repeated"]:
             yield Issue(f.path, f"{ts.count} frame(s) equal to the previous one at "
-                        f"t = {ts.text()}" + (f", trajectory {traj}" if traj is not None
+                        f"{ctx.frames_at(traj, ts)}" + (f", trajectory {traj}" if traj is not None
                                                else ""),
                         region=ts.region(traj), observed=ts.count)
 
@@ -230,7 +230,7 @@ def outlier_frames(ctx):
         labels = r["labels"]
         for traj, c, ts, z in r["outliers"]:
             yield Issue(f.path, f"{labels[c] if c < len(labels) else c}: {ts.count} outlier "
-                        f"frame(s) at t = {ts.text()} (up to {z:.1f} sigma)"
+                        f"frame(s) at {ctx.frames_at(traj, ts)} (up to {z:.1f} sigma)"
                         + (f", trajectory {traj}" if traj is not None else ""),
                         region=ts.region(traj), expected=f"< {OUTLIER_SIGMA} sigma",
                         observed=round(z, 2))

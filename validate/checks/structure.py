@@ -22,9 +22,10 @@ from ..attrs import (
     as_str,
     as_str_list,
     flags,
+    not_utf8,
     read_attr,
 )
-from ..findings import Issue, Severity, region
+from ..findings import Issue, Severity, region, sanitize
 from ..registry import check
 from ..robust import median
 
@@ -41,6 +42,8 @@ _KIND_TEXT = {"str": "a string", "units": "a string", "int": "an integer", "bool
 
 
 def _describe(v) -> str:
+    if not_utf8(v):
+        return f"bytes that are not UTF-8 text ({sanitize(repr(v), 80)})"
     if isinstance(v, np.ndarray):
         return f"array {v.dtype} shape {v.shape}"
     return f"{type(v).__name__} {v!r}"[:120]
@@ -160,9 +163,14 @@ def simulation_parameters(ctx):
     root = ctx.get("/")
     names = as_str_list(read_attr(root, "simulation_parameters"))
     for name in names or []:
-        if read_attr(root, name) is MISSING:
+        v = read_attr(root, name)
+        if v is MISSING:
             yield Issue("/", f"simulation parameter {name!r} has no root attribute",
                         expected=f"@{name}", observed="missing")
+        elif not_utf8(v) or isinstance(v, (np.void, Unreadable)):
+            yield Issue("/", f"simulation parameter @{name} holds {_describe(v)}, not a "
+                        "value: the parameter is unreadable", expected="a number",
+                        observed=_describe(v))
         if ctx.kind(f"scalars/{name}") != "dataset":
             yield Issue(f"/scalars/{name}", f"simulation parameter {name!r} has no "
                         "/scalars dataset", expected="dataset", observed="missing")
@@ -338,6 +346,7 @@ def n_trajectories(ctx):
 
 
 @check("WF110", level=1, severity="warning",
+       also=[("error", "when @dim_varying has another length than n_spatial_dims")],
        fix="store every spatial axis (dim_varying all True)")
 def dim_varying(ctx):
     """A field has @dim_varying entries that are False or a length other than
@@ -511,17 +520,39 @@ def bc_dims(ctx):
 
 
 @check("WF119", level=1, severity="error",
+       also=[("warning", ("for a mask that is not bool but that the loader reads as the "
+                          "group's type at both ends"))],
        fix="write a boolean 'mask' dataset, True on the boundary points")
 def bc_mask_present(ctx):
-    """A boundary-condition group has no boolean ``mask`` dataset."""
+    """A boundary-condition group has no boolean ``mask`` dataset.
+
+    A mask of another dtype (float32, int) is read by the Well's loader through its
+    truth values (``np.min``/``np.max`` of each end): harmless (a warning) when both
+    ends read as the group's type; an error when a side then reads as OPEN while the
+    system card declares the axis's boundary condition (WF120 names the side)."""
+    sides = {(bc["path"], d): low and high for bc, d, low, high in _bc_sides(ctx)}
     for bc in ctx.bc_groups:
         if bc["mask"] is None:
             yield Issue(bc["path"] + "/mask", "boundary condition has no mask dataset",
                         expected="bool dataset", observed="missing")
         elif bc["mask"].dtype != np.bool_:
-            yield Issue(bc["path"] + "/mask", f"mask dtype is {bc['mask'].dtype}, not bool",
+            misread = [d for d in bc["dims"] or [] if not sides.get((bc["path"], d), False)
+                       and _card_bc(ctx, d) not in (None, "OPEN")]
+            yield Issue(bc["path"] + "/mask", f"mask dtype is {bc['mask'].dtype}, not bool"
+                        + (f": the loader reads {', '.join(map(repr, misread))} as OPEN "
+                           "where the card declares "
+                           + ", ".join(_card_bc(ctx, d) for d in misread) if misread else ""),
                         expected="bool", observed=str(bc["mask"].dtype),
-                        severity=Severity.WARNING)
+                        severity=None if misread else Severity.WARNING)
+
+
+def _card_bc(ctx, dim: str) -> str | None:
+    """The boundary condition the system card declares for an axis (upper case), or
+    None without a card or an axis of that name."""
+    card = ctx.card_lookup.card
+    ca = card.axis(dim) if card is not None else None
+    bc = getattr(ca, "bc", None)
+    return str(bc).upper() if bc else None
 
 
 def _bc_sides(ctx):
@@ -552,6 +583,7 @@ def _bc_sides(ctx):
 
 
 @check("WF120", level=1, severity="error",
+       also=[("warning", "on an OPEN group (its side reads as OPEN either way)")],
        fix="set the mask True at both ends of the axis (mask[0] = mask[-1] = True)")
 def bc_mask_ends(ctx):
     """A boundary-condition mask is not True at both ends of its axis.
@@ -599,10 +631,16 @@ def bc_multi_dim(ctx):
 
 
 @check("WF123", level=1, severity="warning",
+       also=[("error", ("for conflicting types, or for an axis without a group whose "
+                        "boundary condition the system card declares"))],
        fix="give every side of every axis exactly one boundary-condition type")
 def bc_coverage(ctx):
     """A side of a spatial axis has no boundary condition (read as OPEN by default), or
-    two groups give it different types."""
+    two groups give it different types.
+
+    An axis without a group is an error when the system card declares its boundary
+    condition (not OPEN): the Well's loader reads it as OPEN, and a model trained on it
+    never sees the walls or the periodicity."""
     dims = ctx.layout.spatial_dims
     if dims is None or ctx.kind("boundary_conditions") != "group":
         return
@@ -622,8 +660,14 @@ def bc_coverage(ctx):
                             f"has conflicting types {sorted(types)}", observed=sorted(types),
                             severity=Severity.ERROR)
         if d not in named:  # once per axis (it was reported once per side)
+            declared = _card_bc(ctx, d)
+            misread = declared not in (None, "OPEN")
             yield Issue("/boundary_conditions", f"axis {d!r} has no boundary condition "
-                        "(the loader reads it as OPEN)", expected="a BC group per axis")
+                        "(the loader reads it as OPEN)"
+                        + (f", but the system card declares {declared}" if misread else ""),
+                        expected=f"a {declared} group for {d!r}" if misread
+                        else "a BC group per axis",
+                        severity=Severity.ERROR if misread else None)
 
 
 @check("WF124", level=1, severity="warning",
@@ -644,6 +688,7 @@ def _extras_severity(ctx) -> Severity:
 
 
 @check("WF130", level=1, severity="error",
+       also=[("info", "on plain Well files (without @wellforge_schema)")],
        fix="add @units (a pint-parsable string, '1' when dimensionless)")
 def units_present(ctx):
     """@units is missing on a coordinate, time, field or scalar dataset.
@@ -661,6 +706,8 @@ def units_present(ctx):
 
 
 @check("WF131", level=1, severity="error",
+       also=[("info", "on plain Well files (without @wellforge_schema)"),
+             ("warning", "for a @wellforge_schema version this validator does not know")],
        fix="write the /provenance group (wellforge's writer does this)")
 def provenance(ctx):
     """The /provenance group (or its @wellforge_version, @created) is missing.
