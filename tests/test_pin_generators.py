@@ -708,7 +708,7 @@ def test_resolved_config_and_runs_exact(sf):
         "shear_flow", "shear_flow", {}, "shear_flow_Reynolds_1e4_Schmidt_1e0")
     # every IC parameter is named, defaults included (provenance)
     assert r.ic == {"ic": "default", "n_shear": 2, "n_blobs": 2, "width": 1.0,
-                    "amplitude": 1.0, "realization": 0}
+                    "amplitude": 1.0, "perturbation": 0.1, "realization": 0}
     assert plan(sf).config["ranks_per_run"] is None
 
 

@@ -174,3 +174,30 @@ def test_tiny_dataset_has_the_wells_layout(dataset):
 
 def test_hyperviscosity_matches_the_well_at_its_resolution():
     assert sw.ell_nu(256) == 160
+
+
+def test_galewsky_bump_is_centred_on_longitude_zero():
+    """Galewsky et al. (2004) define the bump for -π < λ < π: exp(-(λ/α)²) is even about
+    λ = 0. On Dedalus's azimuths φ ∈ [0, 2π) the longitude must be wrapped; unwrapped, the
+    bump was cut at φ = 0 (full height just east of it, none just west: a jump of
+    120 cos(π/4) ≈ 85 m)."""
+    lat = np.full(4, np.pi / 4)
+    phi = np.array([0.1, 2 * np.pi - 0.1, np.pi, 0.0])
+    b = sw.galewsky_bump(phi, lat, 120.0)
+    assert b[0] == pytest.approx(b[1], rel=1e-12)
+    assert b[3] == pytest.approx(120 * np.cos(np.pi / 4), rel=1e-12)
+    assert b[0] == pytest.approx(120 * np.cos(np.pi / 4) * np.exp(-(0.1 * 3) ** 2), rel=1e-12)
+    assert b[2] < 1e-30
+
+
+@pytest.mark.slow
+def test_galewsky_initial_height_is_symmetric_about_longitude_zero(tmp_path):
+    """The stored initial height of the Galewsky IC (zonal balanced jet + bump) is even in
+    longitude: h(φ) = h(-φ) on the stored azimuths φ_i = 2π i/N (mirror index N - i)."""
+    _, _, h, _ = simulate(tmp_path, {"ic": "galewsky"}, (32, 64), 1.0, 1,
+                          {"forcing": "off", "hyperviscosity": "off"})
+    h0 = h[0]
+    mirror = h0[:, (-np.arange(64)) % 64]
+    pert = h0 - h0[:, 32:33]  # minus the height at λ = π (bump-free: the balanced jet)
+    assert pert.max() > 50.0  # the bump is there (120 m × cos 45°, as resolved)
+    assert np.abs(h0 - mirror).max() < 1e-6 * np.abs(h0).max()

@@ -14,6 +14,8 @@ first derivative basis of the vertical ChebyshevT basis); v is the last coordina
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..system import BuildContext, CFLSettings, Setup
 
 
@@ -22,7 +24,8 @@ def boussinesq_box(ctx: BuildContext, names: tuple[str, ...], lengths: tuple[flo
     """The problem on [0, L_1) × ... × [0, H] (the last of ``names`` vertical, the others
     periodic) with the IC of ``ctx.ic``: noise (σ ``noise``, ``fill_random``: the same for
     any process mesh) × v(H - v) on the conductive profile H - v (IC ``consistent``: the
-    noise scaled by dT; IC ``well``: dT (H - v) + noise, as in the Well)."""
+    noise scaled by dT; IC ``well``: dT (H - v) + noise, as in the Well); ``roll_pairs``
+    = m > 0 adds noise × sin(π v/H) cos(2π m x_1/L_1), which selects 2m rolls."""
     import dedalus.public as d3
 
     coords = d3.CartesianCoordinates(*names)
@@ -69,6 +72,11 @@ def boussinesq_box(ctx: BuildContext, names: tuple[str, ...], lengths: tuple[flo
     height = dist.local_grids(*bases)[-1]
     b.fill_random("g", seed=seed, distribution="normal", scale=float(ic.get("noise", 1e-3)))
     b["g"] *= height * (H - height)  # damp noise at the walls
+    pairs = int(ic.get("roll_pairs", 0))
+    if pairs:  # a roll mode of the noise's size along the first horizontal axis: 2 pairs rolls
+        first = dist.local_grids(*bases)[0]
+        b["g"] += float(ic.get("noise", 1e-3)) * np.sin(np.pi * height / H) * np.cos(
+            2 * np.pi * pairs * first / lengths[0])
     if ic.get("ic", "consistent") == "well":
         b["g"] += dT * (H - height)
     else:

@@ -82,6 +82,20 @@ CARD = SystemCard(
         "implicit, A B² explicit) with a fixed dt = 0.5 (dt = 1 is unstable for RK443 on the "
         "Gaussian-bump ICs; at dt = 0.5 the max error in A at t = 500 is ~2e-4 against "
         "dt = 0.125).",
+        "Fidelity (issue 19, bench/fidelity.py): linear theory (computed): (1, 0) is stable "
+        "to every mode for all F, k > 0 (rates −(F + δ_A q²), −(F + k + δ_B q²)), and none of "
+        "the six (F, k) has a Turing instability: only bubbles has non-trivial states, the "
+        "upper one (0.430380, 0.360147) stable (−0.03635 ± 0.05994i at q = 0, all q > 0 "
+        "decay); so the patterns are finite-amplitude (excitable, self-replicating) "
+        "dynamics, not Turing patterns. Pearson's (1993) classes are qualitative; the "
+        "measured descriptor of B > ½(min + max) on generated files (64², Gaussian bumps, "
+        "t = 1500) "
+        "tells spots (103 isolated components, no loops, largest 1.8 % of the cover) from "
+        "the maze (8 components, 12 loops, largest 84 % of the cover); worms are not "
+        "reproduced at 64² (39 round dots: under-resolved) but are at 128² (47 components, "
+        "median axis ratio 3.3), where spots (160, ratio 1.2), maze and worms each satisfy "
+        "exactly their own of the three descriptors. Gap: the descriptors for gliders, "
+        "spirals and bubbles do not yet discriminate (open).",
     ),
 )
 

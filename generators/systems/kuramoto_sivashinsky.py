@@ -4,7 +4,8 @@
 
 on x in [0, L) (RealFourier), the domain length L being the swept parameter. The
 nonlinearity is written in conservation form, so the mean of u is conserved exactly.
-Chaotic for L ≳ 20 (L = 22: leading Lyapunov exponent ≈ 0.048, Cvitanović et al. 2010).
+Chaotic for L ≳ 20 (L = 22: leading Lyapunov exponent 0.043–0.048 quoted in the
+literature; measured here 0.046 ± 0.003, see the card's notes).
 No advection velocity is handed to the runner: fixed steps of ``cfl.max_dt``.
 """
 
@@ -39,6 +40,14 @@ CARD = SystemCard(
         "low-passed to wavenumbers 2πk/L with k < k_ic, mean removed, scaled to RMS "
         "'amplitude'.",
         "RK443 (IMEX: u_xx + u_xxxx implicit, -(u²)_x/2 explicit) with a fixed dt = 0.05.",
+        "Fidelity (issue 19, bench/fidelity.py): the leading Lyapunov exponent at L = 22, "
+        "measured from a renormalised (Benettin) pair on this system's own solver (ε = 1e-7, "
+        "rescaled every τ = 1, 200 discarded): N = 64, T = 5000: λ₁ = 0.046 ± 0.003 (SE of "
+        "10 blocks; T = 1500, another seed: 0.049 ± 0.006); N = 32 (under-resolved), "
+        "T = 1000: 0.061 ± 0.005. The literature quotes 0.043–0.048 (the exact figure of "
+        "Cvitanović et al. 2010 / Edson et al. 2019 was not retrievable here); an "
+        "independent ETDRK4 estimate (computed, not published; T = 2.4e5) is 0.048 ± 0.001: "
+        "gap −4 %, within 1 SE.",
     ),
 )
 

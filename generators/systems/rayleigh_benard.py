@@ -60,6 +60,16 @@ CARD = SystemCard(
         "dT < 1 it contradicts b(0) = 1 and a thin boundary layer forms at y = 0. IC "
         "'consistent' (default here): b = 1 - y + dT-scaled noise, which satisfies the BCs. "
         "The 'well' preset uses IC 'well', as the Well's sweep did.",
+        "IC 'roll_pairs' = m > 0 adds noise × sin(π y) cos(2π m x/L_x) to either IC: it "
+        "selects 2m rolls (α = 2π m/L_x) near onset; 0 (default) leaves the noise alone.",
+        "Fidelity (issue 19, bench/fidelity.py): Nu from both walls (Chebyshev interpolant "
+        "of the stored b) and from the volume flux 1 + √(Ra Pr)⟨u_y b⟩ agree within 0.03 % "
+        "once resolved. Against Clever & Busse (1974, JFM 65; steady 2-D rolls, no-slip, "
+        "Pr 0.71, α ≈ 3.117), with 4 rolls (roll_pairs = 2, α = π), measured: Ra 1e4: 2.654 "
+        "vs 2.661 (gap −0.3 %, 32×16 and 64×16); Ra 5e4: 4.165 vs 4.245 (gap −1.9 %, "
+        "128×32; 4.180 at 64×16). 2-D Nu depends on the roll count (α); not measured "
+        "here: Ra 1e7 (Johnston & Doering 2009's fit 0.138 Ra^0.285 = 13.64 is a fit, at "
+        "Pr 1 and Γ 2).",
     ),
 )
 
@@ -72,6 +82,8 @@ class RayleighBenard(System):
         ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
         ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
         ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
+        ICParam("roll_pairs", 0, "IC: seed 2 roll_pairs convection rolls, b += noise "
+                "sin(π y) cos(2π roll_pairs x/L_x) (0: noise only)", low=0, high=512),
     )
     options = {"y_grid": "chebyshev"}
     option_choices = {"y_grid": ("chebyshev", "uniform")}
