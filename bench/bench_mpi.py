@@ -6,7 +6,7 @@
 2. Domain decomposition: one Rayleigh–Bénard run at 512 × 128 on 1 rank vs R ranks
    (--ranks-per-run R): speed-up T1 / TR and efficiency T1 / (R TR).
 
-Usage: python bench/bench_mpi.py [--ranks 2] [--frames 9]
+Usage: python bench/bench_mpi.py [--ranks 2] [--frames 9] [--dd-frames 5 (0: no domain decomposition)]
 """
 
 import argparse
@@ -53,15 +53,19 @@ def main():
     ap.add_argument("--ranks", type=int, default=2)
     ap.add_argument("--frames", type=int, default=41)
     ap.add_argument("--dd-frames", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=0, help="ensemble runs (default 2 × ranks)")
     a = ap.parse_args()
     P = a.ranks
     # ensemble: 2P runs (>= 3: every split needs one) on 1 rank, then on P ranks
-    n = 2 * P
+    n = a.runs or 2 * P
     t1, s1 = timed(1, 1, 128, 32, a.frames, n)
     tP, sP = timed(P, 1, 128, 32, a.frames, n)
     ens = {"runs": n, "T_1rank_s": t1, "T_Pranks_s": tP, "efficiency": t1 / (P * tP),
            "per_run_efficiency": (sum(s1) / len(s1)) / (sum(sP) / len(sP)),
            "run_s_1rank": s1, "run_s_Pranks": sP}
+    if a.dd_frames <= 0:  # the ensemble alone
+        print(json.dumps({"ensemble": ens, "load_avg": os.getloadavg()}, indent=1))
+        return
     # domain decomposition: one run at 512x128
     d1, r1 = timed(1, 1, 512, 128, a.dd_frames, 3)
     dR, rR = timed(P, P, 512, 128, a.dd_frames, 3)
