@@ -16,7 +16,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..system import BuildContext, CFLSettings, Setup
+from ..system import BuildContext, CFLSettings, ICParam, Setup
+
+#: the initial-condition parameters of both Boussinesq systems (2-D and 3-D)
+IC_PARAMS = (
+    ICParam("ic", "consistent", "IC family", choices=("consistent", "well")),
+    ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
+    ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
+    ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
+)
 
 
 def boussinesq_box(ctx: BuildContext, names: tuple[str, ...], lengths: tuple[float, ...],

@@ -16,7 +16,7 @@ from __future__ import annotations
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
 from ..system import BuildContext, ICParam, Setup, System
-from .boussinesq import boussinesq_box
+from .boussinesq import IC_PARAMS, boussinesq_box
 
 LX, LY = 4.0, 1.0
 
@@ -78,10 +78,7 @@ class RayleighBenard(System):
     name = "rayleigh_benard"
     card = CARD
     ic_params = (
-        ICParam("ic", "consistent", "IC family", choices=("consistent", "well")),
-        ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
-        ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
-        ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
+        *IC_PARAMS,
         ICParam("roll_pairs", 0, "IC: seed 2 roll_pairs convection rolls, b += noise "
                 "sin(π y) cos(2π roll_pairs x/L_x) (0: noise only)", low=0, high=512),
     )

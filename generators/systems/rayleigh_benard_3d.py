@@ -16,8 +16,8 @@ from __future__ import annotations
 
 from wellforge.schema.card import AxisCard, FieldCard, InvariantCard, ParamCard, SystemCard
 
-from ..system import BuildContext, ICParam, Setup, System
-from .boussinesq import boussinesq_box
+from ..system import BuildContext, Setup, System
+from .boussinesq import IC_PARAMS, boussinesq_box
 
 ASPECT, LZ = 4.0, 1.0
 
@@ -70,12 +70,7 @@ CARD = SystemCard(
 class RayleighBenard3D(System):
     name = "rayleigh_benard_3d"
     card = CARD
-    ic_params = (
-        ICParam("ic", "consistent", "IC family", choices=("consistent", "well")),
-        ICParam("dT", 1.0, "IC amplitude scale (the Well's δb0)", low=0.0, high=10.0),
-        ICParam("noise", 1e-3, "noise standard deviation", low=0.0, high=1.0),
-        ICParam("noise_seed", None, "fill_random seed (default: the run's seed)"),
-    )
+    ic_params = IC_PARAMS
     options = {"z_grid": "chebyshev"}
     option_choices = {"z_grid": ("chebyshev", "uniform")}
     presets = {
